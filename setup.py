@@ -1,0 +1,41 @@
+"""Installs mmdet-inbreast, an MMDetection 3.x plugin for mass detection on INbreast."""
+import os.path as osp
+
+from setuptools import find_packages, setup
+
+
+def get_version() -> str:
+    """Read ``__version__`` from ``mmdet_inbreast/version.py`` without importing the package."""
+    scope: dict = {}
+    with open(osp.join(osp.dirname(__file__), 'mmdet_inbreast', 'version.py')) as f:
+        exec(f.read(), scope)
+    return scope['__version__']
+
+
+setup(
+    name='mmdet_inbreast',
+    version=get_version(),
+    description='MMDetection 3.x plugin: RetinaNet mass detection on INbreast mammograms',
+    long_description=open(osp.join(osp.dirname(__file__), 'README.md')).read()
+    if osp.exists(osp.join(osp.dirname(__file__), 'README.md')) else '',
+    long_description_content_type='text/markdown',
+    packages=find_packages(include=['mmdet_inbreast', 'mmdet_inbreast.*']),
+    python_requires='>=3.10',
+    install_requires=[
+        # The stack checked to work together (see README, "Installation").
+        'torch==2.13.0',
+        'mmengine==0.10.7',
+        'mmcv==2.1.0',  # source-only release: built by tools/setup_env.sh
+        'mmdet==3.3.0',
+        'pydicom>=3.0,<4',
+        'pycocotools',
+        'numpy>=1.24',
+        'scipy',
+        'matplotlib',
+        'tqdm',
+        # mmengine and mmcv import pkg_resources at run time; torch 2.13 needs >=77.
+        'setuptools>=77,<82',
+    ],
+    extras_require={'tests': ['pytest>=7']},
+    zip_safe=False,
+)
