@@ -1,0 +1,4 @@
+"""Metrics registered with mmdet's ``METRICS`` registry."""
+from .froc_metric import FROCMetric
+
+__all__ = ['FROCMetric']

@@ -1,0 +1,528 @@
+"""Free-response ROC (FROC) analysis of box detections, in pure numpy.
+
+The FROC curve plots lesion-level sensitivity against the mean number of false
+positives per image as the score threshold falls (Chakraborty, "Maximum
+likelihood analysis of free-response receiver operating characteristic (FROC)
+data", Med. Phys. 16(4), 1989). Its summary here is the Competition Performance
+Metric of the LUNA16 challenge (Setio et al., Med. Image Anal. 42, 2017): the
+mean sensitivity at 1/8, 1/4, 1/2, 1, 2, 4 and 8 false positives per image.
+The curve is the one MONAI's ``monai.metrics.froc`` computes (cumulative
+true positives over boxes, cumulative false positives over images); MONAI
+reads the points by linear interpolation, whereas here ``sens@f`` is the
+highest sensitivity reached at FP/image <= f (no interpolation), as
+specified in issue 5.
+
+Box contract used throughout: ``(N, 4)`` arrays of ``x1, y1, x2, y2`` in
+pixels of one frame (the metric uses the original image), ``x2 >= x1`` and
+``y2 >= y1``. Width is ``x2 - x1`` with no ``+ 1``, as in
+:func:`mmdet.structures.bbox.bbox_overlaps` (mode ``'iou'``).
+
+Matching rules (per image and class; predictions in descending score order,
+ties kept in input order):
+
+1. a prediction *hits* a ground-truth box when their IoU is >= ``iou_thr``
+   (``hit='iou'``) or when the prediction's centre lies inside the box,
+   borders included (``hit='center'``);
+2. if it hits non-ignored boxes that are not found yet, it is a true positive
+   and finds the one of them with the highest IoU (lowest index on a tie);
+3. else, if it hits an already found box, it is ignored
+   (``duplicates='ignore'``, the LUNA16/MONAI convention) or counted as a
+   false positive (``duplicates='fp'``);
+4. else, if it hits an ``ignore_flag`` box, it is neither;
+5. else it is a false positive.
+
+Because the matching is greedy in score order, the boxes found by the
+predictions with score >= t are exactly the true positives among them, so one
+matching serves every threshold of the curve.
+"""
+from typing import List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+
+#: The LUNA16 operating points, false positives per image.
+DEFAULT_FPI: Tuple[float, ...] = (0.125, 0.25, 0.5, 1, 2, 4, 8)
+
+HIT_MODES = ('iou', 'center')
+DUPLICATE_MODES = ('ignore', 'fp')
+
+
+class FROCMatches(NamedTuple):
+    """Outcome of matching every prediction of a data set.
+
+    Attributes:
+        scores (np.ndarray): ``(P,)`` float64, score of each prediction.
+        tp (np.ndarray): ``(P,)`` bool, the prediction found a box.
+        fp (np.ndarray): ``(P,)`` bool, the prediction is a false positive.
+            A prediction with neither flag set is ignored (a duplicate under
+            ``duplicates='ignore'``, or a hit on an ``ignore_flag`` box).
+        image_index (np.ndarray): ``(P,)`` int64, index of the prediction's
+            image in the input lists.
+        num_gts (np.ndarray): ``(N,)`` int64, non-ignored ground-truth boxes
+            of each image (all classes).
+    """
+
+    scores: np.ndarray
+    tp: np.ndarray
+    fp: np.ndarray
+    image_index: np.ndarray
+    num_gts: np.ndarray
+
+    @property
+    def num_images(self) -> int:
+        """int: Number of images, those without ground truth included."""
+        return len(self.num_gts)
+
+
+class FROCCurve(NamedTuple):
+    """A FROC curve, one point per distinct score, thresholds descending.
+
+    Attributes:
+        fps_per_image (np.ndarray): ``(T,)`` float64, false positives with
+            score >= threshold divided by the number of images;
+            non-decreasing.
+        sensitivity (np.ndarray): ``(T,)`` float64, boxes found by predictions
+            with score >= threshold divided by all non-ignored boxes;
+            non-decreasing. NaN everywhere when there are no boxes.
+        thresholds (np.ndarray): ``(T,)`` float64, the distinct prediction
+            scores, descending.
+        num_images (int): Number of images, the FP/image denominator.
+        num_boxes (int): Number of non-ignored boxes, the sensitivity
+            denominator.
+    """
+
+    fps_per_image: np.ndarray
+    sensitivity: np.ndarray
+    thresholds: np.ndarray
+    num_images: int
+    num_boxes: int
+
+
+def _as_boxes(boxes: np.ndarray, name: str) -> np.ndarray:
+    """Return ``boxes`` as a ``(N, 4)`` float64 array or raise ValueError."""
+    boxes = np.asarray(boxes, dtype=np.float64)
+    if boxes.size == 0:
+        return boxes.reshape(0, 4)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f'{name} must have shape (N, 4) (x1, y1, x2, y2), '
+                         f'got shape {boxes.shape}')
+    return boxes
+
+
+def bbox_iou(bboxes1: np.ndarray,
+             bboxes2: np.ndarray,
+             eps: float = 1e-6) -> np.ndarray:
+    """IoU of every pair of boxes, mmdet's convention.
+
+    Same numbers as :func:`mmdet.structures.bbox.bbox_overlaps` with
+    ``mode='iou'``: widths are ``x2 - x1`` (no ``+ 1``) and the union is
+    clamped below at ``eps`` so that degenerate boxes give 0, not NaN.
+
+    Args:
+        bboxes1 (np.ndarray): ``(N, 4)`` boxes ``x1, y1, x2, y2`` in pixels.
+        bboxes2 (np.ndarray): ``(M, 4)`` boxes in the same frame.
+        eps (float): Lower bound of the union. Defaults to 1e-6.
+
+    Returns:
+        np.ndarray: ``(N, M)`` float64 IoU in [0, 1].
+    """
+    b1 = _as_boxes(bboxes1, 'bboxes1')
+    b2 = _as_boxes(bboxes2, 'bboxes2')
+    area1 = (b1[:, 2] - b1[:, 0]) * (b1[:, 3] - b1[:, 1])
+    area2 = (b2[:, 2] - b2[:, 0]) * (b2[:, 3] - b2[:, 1])
+    w = (np.minimum(b1[:, None, 2], b2[None, :, 2]) -
+         np.maximum(b1[:, None, 0], b2[None, :, 0])).clip(min=0)
+    h = (np.minimum(b1[:, None, 3], b2[None, :, 3]) -
+         np.maximum(b1[:, None, 1], b2[None, :, 1])).clip(min=0)
+    overlap = w * h
+    union = np.maximum(area1[:, None] + area2[None, :] - overlap, eps)
+    return overlap / union
+
+
+def center_in_boxes(bboxes1: np.ndarray, bboxes2: np.ndarray) -> np.ndarray:
+    """Whether the centre of each box of ``bboxes1`` lies inside each box of
+    ``bboxes2``, borders included.
+
+    Args:
+        bboxes1 (np.ndarray): ``(N, 4)`` boxes ``x1, y1, x2, y2`` in pixels
+            (the predictions).
+        bboxes2 (np.ndarray): ``(M, 4)`` boxes in the same frame (the ground
+            truth).
+
+    Returns:
+        np.ndarray: ``(N, M)`` bool.
+    """
+    b1 = _as_boxes(bboxes1, 'bboxes1')
+    b2 = _as_boxes(bboxes2, 'bboxes2')
+    cx = (b1[:, 0, None] + b1[:, 2, None]) / 2
+    cy = (b1[:, 1, None] + b1[:, 3, None]) / 2
+    return ((cx >= b2[None, :, 0]) & (cx <= b2[None, :, 2]) &
+            (cy >= b2[None, :, 1]) & (cy <= b2[None, :, 3]))
+
+
+def _check_modes(iou_thr: float, hit: str, duplicates: str) -> None:
+    """Raise ValueError on a bad matching setting."""
+    if hit not in HIT_MODES:
+        raise ValueError(f'hit must be one of {HIT_MODES}, got {hit!r}')
+    if duplicates not in DUPLICATE_MODES:
+        raise ValueError(
+            f'duplicates must be one of {DUPLICATE_MODES}, got {duplicates!r}')
+    if hit == 'iou' and not 0 < iou_thr <= 1:
+        raise ValueError(f'iou_thr must be in (0, 1], got {iou_thr!r}')
+
+
+def match_predictions(pred_bboxes: np.ndarray,
+                      pred_scores: np.ndarray,
+                      gt_bboxes: np.ndarray,
+                      gt_ignore_flags: Optional[np.ndarray] = None,
+                      iou_thr: float = 0.5,
+                      hit: str = 'iou',
+                      duplicates: str = 'ignore') -> Tuple[np.ndarray,
+                                                           np.ndarray]:
+    """Greedily match the predictions of one image and one class.
+
+    See the module docstring for the rules. The loop runs once per box found
+    (at most ``G`` times), each pass vectorised over the ``(P, G)`` hit
+    matrix.
+
+    Args:
+        pred_bboxes (np.ndarray): ``(P, 4)`` predicted boxes ``x1, y1, x2,
+            y2`` in pixels.
+        pred_scores (np.ndarray): ``(P,)`` scores; higher is more confident.
+        gt_bboxes (np.ndarray): ``(G, 4)`` ground-truth boxes, same frame.
+        gt_ignore_flags (np.ndarray, optional): ``(G,)`` bool, boxes that
+            count neither as found nor as missed. Defaults to None (none).
+        iou_thr (float): IoU threshold of ``hit='iou'``. Defaults to 0.5.
+        hit (str): ``'iou'`` or ``'center'``. Defaults to ``'iou'``.
+        duplicates (str): ``'ignore'`` or ``'fp'``. Defaults to ``'ignore'``.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``tp`` and ``fp``, ``(P,)`` bool in the
+        input order of the predictions.
+    """
+    _check_modes(iou_thr, hit, duplicates)
+    pred_bboxes = _as_boxes(pred_bboxes, 'pred_bboxes')
+    gt_bboxes = _as_boxes(gt_bboxes, 'gt_bboxes')
+    pred_scores = np.asarray(pred_scores, dtype=np.float64).reshape(-1)
+    num_preds, num_gts = len(pred_bboxes), len(gt_bboxes)
+    if len(pred_scores) != num_preds:
+        raise ValueError(f'{num_preds} predicted boxes but '
+                         f'{len(pred_scores)} scores')
+    if gt_ignore_flags is None:
+        ignore = np.zeros(num_gts, dtype=bool)
+    else:
+        ignore = np.asarray(gt_ignore_flags, dtype=bool).reshape(-1)
+        if len(ignore) != num_gts:
+            raise ValueError(f'{num_gts} ground-truth boxes but '
+                             f'{len(ignore)} ignore flags')
+    tp = np.zeros(num_preds, dtype=bool)
+    if num_gts == 0:
+        return tp, np.ones(num_preds, dtype=bool)
+
+    order = np.argsort(-pred_scores, kind='stable')
+    ious = bbox_iou(pred_bboxes[order], gt_bboxes)
+    if hit == 'iou':
+        hits = ious >= iou_thr
+    else:
+        hits = center_in_boxes(pred_bboxes[order], gt_bboxes)
+    hits_valid, ious_valid = hits[:, ~ignore], ious[:, ~ignore]
+    found = np.zeros(hits_valid.shape[1], dtype=bool)
+    tp_sorted = np.zeros(num_preds, dtype=bool)
+    start = 0
+    while start < num_preds and not found.all():
+        # First prediction from `start` on that hits a box not found yet;
+        # earlier ones hit only found boxes, and `found` only grows.
+        avail = hits_valid[start:] & ~found
+        rows = avail.any(axis=1)
+        if not rows.any():
+            break
+        i = start + int(rows.argmax())
+        j = int(np.where(avail[i - start], ious_valid[i], -np.inf).argmax())
+        found[j] = True
+        tp_sorted[i] = True
+        start = i + 1
+    # A prediction that is not a TP and hits a non-ignored box hits one that
+    # an earlier prediction found: a duplicate.
+    duplicate = ~tp_sorted & hits_valid.any(axis=1)
+    on_ignored = ~tp_sorted & ~duplicate & hits[:, ignore].any(axis=1)
+    fp_sorted = ~tp_sorted & ~on_ignored
+    if duplicates == 'ignore':
+        fp_sorted &= ~duplicate
+    tp[order] = tp_sorted
+    fp = np.zeros(num_preds, dtype=bool)
+    fp[order] = fp_sorted
+    return tp, fp
+
+
+def match_images(pred_bboxes: Sequence[np.ndarray],
+                 pred_scores: Sequence[np.ndarray],
+                 gt_bboxes: Sequence[np.ndarray],
+                 pred_labels: Optional[Sequence[np.ndarray]] = None,
+                 gt_labels: Optional[Sequence[np.ndarray]] = None,
+                 gt_ignore_flags: Optional[Sequence[np.ndarray]] = None,
+                 iou_thr: float = 0.5,
+                 hit: str = 'iou',
+                 duplicates: str = 'ignore') -> FROCMatches:
+    """Match the predictions of every image, per image and class.
+
+    Predictions match only ground truth of their own class; the true and
+    false positives of all classes are then pooled into one curve (INbreast
+    has one class, ``mass``, by default).
+
+    Args:
+        pred_bboxes (Sequence[np.ndarray]): Per image, ``(P_i, 4)`` predicted
+            boxes ``x1, y1, x2, y2`` in pixels.
+        pred_scores (Sequence[np.ndarray]): Per image, ``(P_i,)`` scores.
+        gt_bboxes (Sequence[np.ndarray]): Per image, ``(G_i, 4)`` ground-truth
+            boxes in the frame of the predictions. An image without boxes
+            still counts in the number of images.
+        pred_labels (Sequence[np.ndarray], optional): Per image, ``(P_i,)``
+            class indices. Defaults to None (all class 0).
+        gt_labels (Sequence[np.ndarray], optional): Per image, ``(G_i,)``
+            class indices. Defaults to None (all class 0).
+        gt_ignore_flags (Sequence[np.ndarray], optional): Per image,
+            ``(G_i,)`` bool. Defaults to None (no ignored boxes).
+        iou_thr (float): IoU threshold of ``hit='iou'``. Defaults to 0.5.
+        hit (str): ``'iou'`` or ``'center'``. Defaults to ``'iou'``.
+        duplicates (str): ``'ignore'`` or ``'fp'``. Defaults to ``'ignore'``.
+
+    Returns:
+        FROCMatches: Flat per-prediction outcomes in image order.
+    """
+    _check_modes(iou_thr, hit, duplicates)
+    num_images = len(pred_bboxes)
+    for name, seq in (('pred_scores', pred_scores), ('gt_bboxes', gt_bboxes),
+                      ('pred_labels', pred_labels), ('gt_labels', gt_labels),
+                      ('gt_ignore_flags', gt_ignore_flags)):
+        if seq is not None and len(seq) != num_images:
+            raise ValueError(f'{name} has {len(seq)} images but pred_bboxes '
+                             f'has {num_images}')
+    scores_all: List[np.ndarray] = []
+    tp_all: List[np.ndarray] = []
+    fp_all: List[np.ndarray] = []
+    image_all: List[np.ndarray] = []
+    num_gts = np.zeros(num_images, dtype=np.int64)
+    for i in range(num_images):
+        boxes = _as_boxes(pred_bboxes[i], f'pred_bboxes[{i}]')
+        scores = np.asarray(pred_scores[i], dtype=np.float64).reshape(-1)
+        gts = _as_boxes(gt_bboxes[i], f'gt_bboxes[{i}]')
+        p_lab = (np.zeros(len(boxes), np.int64) if pred_labels is None else
+                 np.asarray(pred_labels[i], dtype=np.int64).reshape(-1))
+        g_lab = (np.zeros(len(gts), np.int64) if gt_labels is None else
+                 np.asarray(gt_labels[i], dtype=np.int64).reshape(-1))
+        ign = (np.zeros(len(gts), bool) if gt_ignore_flags is None else
+               np.asarray(gt_ignore_flags[i], dtype=bool).reshape(-1))
+        if not len(scores) == len(p_lab) == len(boxes):
+            raise ValueError(
+                f'image {i}: {len(boxes)} predicted boxes, {len(scores)} '
+                f'scores and {len(p_lab)} labels; they must be equal')
+        if not len(g_lab) == len(ign) == len(gts):
+            raise ValueError(
+                f'image {i}: {len(gts)} ground-truth boxes, {len(g_lab)} '
+                f'labels and {len(ign)} ignore flags; they must be equal')
+        num_gts[i] = int((~ign).sum())
+        tp = np.zeros(len(boxes), dtype=bool)
+        fp = np.ones(len(boxes), dtype=bool)  # right for classes without GT
+        classes = np.intersect1d(p_lab, g_lab) if len(g_lab) else []
+        for c in classes:
+            p_sel, g_sel = p_lab == c, g_lab == c
+            tp[p_sel], fp[p_sel] = match_predictions(
+                boxes[p_sel], scores[p_sel], gts[g_sel], ign[g_sel],
+                iou_thr=iou_thr, hit=hit, duplicates=duplicates)
+        scores_all.append(scores)
+        tp_all.append(tp)
+        fp_all.append(fp)
+        image_all.append(np.full(len(boxes), i, dtype=np.int64))
+
+    def cat(arrays: List[np.ndarray], dtype: type) -> np.ndarray:
+        return (np.concatenate(arrays).astype(dtype, copy=False)
+                if arrays else np.zeros(0, dtype))
+
+    return FROCMatches(
+        scores=cat(scores_all, np.float64),
+        tp=cat(tp_all, bool),
+        fp=cat(fp_all, bool),
+        image_index=cat(image_all, np.int64),
+        num_gts=num_gts)
+
+
+def _group_ends(sorted_scores: np.ndarray) -> np.ndarray:
+    """Indices of the last element of each run of equal scores."""
+    if len(sorted_scores) == 0:
+        return np.zeros(0, dtype=np.int64)
+    change = np.nonzero(sorted_scores[1:] != sorted_scores[:-1])[0]
+    return np.append(change, len(sorted_scores) - 1)
+
+
+def froc_curve(matches: FROCMatches) -> FROCCurve:
+    """FROC curve over all distinct prediction scores.
+
+    For each distinct score ``t`` (descending): sensitivity(t) = true
+    positives with score >= t / all non-ignored boxes, FP/image(t) = false
+    positives with score >= t / all images.
+
+    Args:
+        matches (FROCMatches): Output of :func:`match_images`.
+
+    Returns:
+        FROCCurve: The curve; empty arrays when there are no predictions.
+    """
+    if matches.num_images == 0:
+        raise ValueError('FROC needs at least one image, got none')
+    order = np.argsort(-matches.scores, kind='stable')
+    scores = matches.scores[order]
+    ends = _group_ends(scores)
+    cum_tp = np.cumsum(matches.tp[order])[ends]
+    cum_fp = np.cumsum(matches.fp[order])[ends]
+    num_boxes = int(matches.num_gts.sum())
+    with np.errstate(invalid='ignore', divide='ignore'):
+        sensitivity = cum_tp / np.float64(num_boxes)
+    return FROCCurve(
+        fps_per_image=cum_fp / np.float64(matches.num_images),
+        sensitivity=sensitivity.astype(np.float64),
+        thresholds=scores[ends],
+        num_images=matches.num_images,
+        num_boxes=num_boxes)
+
+
+def sensitivity_at(curve: FROCCurve,
+                   fpi: Sequence[float] = DEFAULT_FPI) -> np.ndarray:
+    """Sensitivity at given false-positive rates.
+
+    ``sens@f`` is the highest sensitivity among the thresholds whose FP/image
+    is <= ``f``, and 0 when there is none.
+
+    Args:
+        curve (FROCCurve): Output of :func:`froc_curve`.
+        fpi (Sequence[float]): False positives per image. Defaults to
+            ``DEFAULT_FPI`` (1/8 to 8).
+
+    Returns:
+        np.ndarray: ``(len(fpi),)`` float64; NaN when there are no boxes.
+    """
+    fpi = np.asarray(fpi, dtype=np.float64).reshape(-1)
+    if curve.num_boxes == 0:
+        return np.full(len(fpi), np.nan)
+    # Both coordinates are non-decreasing: the best point under f is the last.
+    count = np.searchsorted(curve.fps_per_image, fpi, side='right')
+    sens = np.zeros(len(fpi), dtype=np.float64)
+    sens[count > 0] = curve.sensitivity[count[count > 0] - 1]
+    return sens
+
+
+def bootstrap_cpm_from_counts(matches: FROCMatches,
+                              image_patient: np.ndarray,
+                              counts: np.ndarray,
+                              fpi: Sequence[float] = DEFAULT_FPI,
+                              chunk_elements: int = 2**22) -> np.ndarray:
+    """CPM of resampled data sets given how often each patient is drawn.
+
+    A patient drawn ``k`` times contributes each of its images ``k`` times
+    (their boxes, false and true positives), which is the same as repeating
+    the images. The matching is not redone: only the curve is recomputed,
+    vectorised over samples (processed in chunks of about
+    ``chunk_elements`` array elements, a few
+    tens of MB).
+
+    Args:
+        matches (FROCMatches): Output of :func:`match_images`.
+        image_patient (np.ndarray): ``(N,)`` int, patient index in
+            ``[0, K)`` of each image.
+        counts (np.ndarray): ``(B, K)`` non-negative int, times each patient
+            is drawn in each sample.
+        fpi (Sequence[float]): False positives per image of the CPM. Defaults
+            to ``DEFAULT_FPI``.
+        chunk_elements (int): Memory bound of one chunk. Defaults to 2**22.
+
+    Returns:
+        np.ndarray: ``(B,)`` float64 CPM per sample; NaN for a sample without
+        boxes.
+    """
+    image_patient = np.asarray(image_patient, dtype=np.int64)
+    counts = np.asarray(counts, dtype=np.int64)
+    if image_patient.shape != (matches.num_images, ):
+        raise ValueError(f'image_patient must have shape '
+                         f'({matches.num_images},), got {image_patient.shape}')
+    if counts.ndim != 2 or (len(image_patient)
+                            and counts.shape[1] <= image_patient.max()):
+        raise ValueError(f'counts must have shape (B, K) with K > the largest '
+                         f'patient index, got {counts.shape}')
+    fpi = np.asarray(fpi, dtype=np.float64)
+    # Predictions that are neither TP nor FP move no point of the curve.
+    keep = matches.tp | matches.fp
+    order = np.argsort(-matches.scores[keep], kind='stable')
+    scores = matches.scores[keep][order]
+    tp = matches.tp[keep][order]
+    pred_patient = image_patient[matches.image_index[keep][order]]
+    ends = _group_ends(scores)
+
+    image_weights = counts[:, image_patient]  # (B, N)
+    num_boxes = image_weights @ matches.num_gts  # (B,)
+    num_images = image_weights.sum(axis=1)
+    out = np.empty(len(counts), dtype=np.float64)
+    step = max(1, chunk_elements // max(len(scores), 1))
+    for lo in range(0, len(counts), step):
+        hi = min(lo + step, len(counts))
+        w = counts[lo:hi][:, pred_patient]  # (b, P)
+        cum_tp = np.cumsum(w * tp, axis=1)[:, ends]
+        cum_fp = np.cumsum(w * ~tp, axis=1)[:, ends]
+        with np.errstate(invalid='ignore', divide='ignore'):
+            sens = cum_tp / num_boxes[lo:hi, None].astype(np.float64)
+            fps = cum_fp / num_images[lo:hi, None].astype(np.float64)
+        # Number of thresholds with FP/image <= f, per sample and f.
+        below = np.stack([(fps <= f).sum(axis=1) for f in fpi], axis=1)
+        if sens.shape[1]:
+            picked = np.take_along_axis(sens, np.maximum(below - 1, 0), 1)
+        else:
+            picked = np.zeros_like(below, dtype=np.float64)
+        sens_at = np.where(below > 0, picked, 0.0)
+        sens_at[num_boxes[lo:hi] == 0] = np.nan
+        out[lo:hi] = sens_at.mean(axis=1)
+    return out
+
+
+def bootstrap_cpm(matches: FROCMatches,
+                  patient_ids: Sequence,
+                  fpi: Sequence[float] = DEFAULT_FPI,
+                  num_samples: int = 1000,
+                  seed: int = 0,
+                  level: float = 0.95) -> Tuple[float, float, np.ndarray]:
+    """Percentile bootstrap interval of the CPM, resampling patients.
+
+    Each sample draws as many patients as there are, with replacement, and
+    keeps all images of each drawn patient (images of one patient are not
+    independent). Samples without any box have no CPM and are left out of the
+    percentiles.
+
+    Args:
+        matches (FROCMatches): Output of :func:`match_images`.
+        patient_ids (Sequence): ``(N,)`` patient of each image; any hashable
+            values.
+        fpi (Sequence[float]): False positives per image of the CPM. Defaults
+            to ``DEFAULT_FPI``.
+        num_samples (int): Number of bootstrap samples. Defaults to 1000.
+        seed (int): Seed of ``np.random.default_rng``. Defaults to 0.
+        level (float): Coverage of the interval. Defaults to 0.95 (2.5 and
+            97.5 percentiles).
+
+    Returns:
+        tuple[float, float, np.ndarray]: Lower bound, upper bound and the
+        ``(num_samples,)`` CPM samples.
+    """
+    if len(patient_ids) != matches.num_images:
+        raise ValueError(f'{len(patient_ids)} patient ids for '
+                         f'{matches.num_images} images')
+    if num_samples < 1:
+        raise ValueError(f'num_samples must be >= 1, got {num_samples}')
+    _, image_patient = np.unique(
+        np.asarray([str(p) for p in patient_ids]), return_inverse=True)
+    num_patients = int(image_patient.max()) + 1
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(
+        num_patients, np.full(num_patients, 1.0 / num_patients),
+        size=num_samples)
+    samples = bootstrap_cpm_from_counts(matches, image_patient, counts, fpi)
+    alpha = (1 - level) / 2 * 100
+    if np.isnan(samples).all():
+        return float('nan'), float('nan'), samples
+    low, high = np.nanpercentile(samples, [alpha, 100 - alpha])
+    return float(low), float(high), samples

@@ -1,0 +1,12 @@
+"""Plots: FROC curves and training histories (matplotlib imported lazily)."""
+from .froc_plot import (find_froc_json, froc_table, load_froc_json,
+                        plot_froc_curves, run_label)
+from .history import (DEFAULT_METRICS, History, find_scalar_files,
+                      history_panels, history_table, load_history,
+                      plot_histories)
+
+__all__ = [
+    'DEFAULT_METRICS', 'History', 'find_froc_json', 'find_scalar_files',
+    'froc_table', 'history_panels', 'history_table', 'load_froc_json',
+    'load_history', 'plot_froc_curves', 'plot_histories', 'run_label'
+]
