@@ -1,0 +1,3 @@
+from . import losses  # noqa: F401
+
+__all__ = ['losses']
