@@ -1,3 +1,2 @@
-from . import losses  # noqa: F401
-
-__all__ = ['losses']
+from .data_preprocessors import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403

@@ -1,3 +1,4 @@
 from .channels_last_hook import ChannelsLastHook
+from .freeze_backbone_hook import FreezeBackboneHook
 
-__all__ = ['ChannelsLastHook']
+__all__ = ['ChannelsLastHook', 'FreezeBackboneHook']

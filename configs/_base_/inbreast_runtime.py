@@ -1,0 +1,7 @@
+_base_ = 'mmdet::_base_/default_runtime.py'
+
+custom_imports = dict(imports=['mmdet_inbreast'], allow_failed_imports=False)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
+                    save_best='coco/bbox_mAP_50', rule='greater'))

@@ -1,0 +1,30 @@
+# Demo phase 1: 160 x 160 patches of the 1/8-scale synthetic release (the
+# analogue of 1024 x 1024 at full size is 128 x 128).
+#   python tools/train.py configs/demo/retina_demo_patch.py --cfg-options data_root=DIR
+_base_ = ['../retina_patch.py', './_demo_settings.py']
+model = {{_base_.demo_model}}
+default_hooks = {{_base_.demo_hooks}}
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(dataset=dict(pipeline=[
+        dict(type='LoadDicomImage'),
+        dict(type='LoadAnnotations', with_bbox=True),
+        dict(type='MassPreservingRandomCrop', crop_size=(160, 160),
+             tissue_stride=4),
+        dict(type='RandomFlip', prob=0.5),
+        dict(type='ZeroIgnoringNormalize',
+             stats_file={{_base_.stats_file}}),
+        dict(type='PackDetInputs', meta_keys={{_base_.meta_keys}}),
+    ])))
+val_dataloader = {{_base_.demo_loader}}
+test_dataloader = {{_base_.demo_loader}}
+max_epochs = 8
+train_cfg = dict(max_epochs=max_epochs, val_interval=4)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+         end=50),
+    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
+         milestones=[6], gamma=0.1),
+]

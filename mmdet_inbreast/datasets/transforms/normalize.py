@@ -1,0 +1,138 @@
+"""ZeroIgnoringNormalize: (x - mean) / std with non-zero-pixel statistics."""
+from __future__ import annotations
+
+import json
+import os.path as osp
+from typing import Optional
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmdet.registry import TRANSFORMS
+
+
+def load_norm_stats(stats_file: Optional[str] = None,
+                    mean: Optional[float] = None,
+                    std: Optional[float] = None) -> tuple[float, float]:
+    """Resolve (mean, std) from explicit values or a stats JSON.
+
+    Args:
+        stats_file (str, optional): JSON written by ``tools/compute_stats.py``
+            with keys ``mean`` and ``std``.
+        mean (float, optional): Explicit mean; wins over the file.
+        std (float, optional): Explicit std; wins over the file.
+
+    Returns:
+        tuple[float, float]: (mean, std) in raw pixel units.
+
+    Raises:
+        FileNotFoundError: If ``stats_file`` is given but missing.
+        ValueError: If neither source gives both values, or std <= 0.
+    """
+    if (mean is None or std is None) and stats_file:
+        if not osp.isfile(stats_file):
+            raise FileNotFoundError(
+                f'{stats_file}: statistics file not found; write it with '
+                'python tools/compute_stats.py DATA_ROOT --split SPLIT_FILE '
+                f'--out {stats_file}')
+        with open(stats_file) as f:
+            stats = json.load(f)
+        try:
+            mean = float(stats['mean']) if mean is None else mean
+            std = float(stats['std']) if std is None else std
+        except KeyError as e:
+            raise ValueError(f'{stats_file}: no {e} key; expected the JSON '
+                             'of tools/compute_stats.py') from None
+    if mean is None or std is None:
+        raise ValueError('zero-ignoring normalisation needs mean and std, or '
+                         'a stats_file from tools/compute_stats.py')
+    if not std > 0:
+        raise ValueError(f'std must be > 0, got {std}')
+    return float(mean), float(std)
+
+
+@TRANSFORMS.register_module()
+class ZeroIgnoringNormalize(BaseTransform):
+    """Normalise with statistics of the non-zero (breast) pixels, then copy
+    the single channel to ``num_channels``.
+
+    ``out = (img - mean) / std`` in ``float32`` for every pixel; ``mean``
+    and ``std`` come from the training split's **non-zero** pixels only
+    (``tools/compute_stats.py``), so the black background does not drag
+    them down. The background (raw 0) maps to ``background_value =
+    -mean / std``; that value is recorded so that padding after this step
+    (:class:`BackgroundPadDetDataPreprocessor`) pads with it, not with 0.
+
+    Put it after the crop: it works on the crop only.
+
+    Required Keys:
+
+    - img (np.ndarray): (H, W) or (H, W, 1), any numeric dtype.
+
+    Modified Keys:
+
+    - img (np.ndarray): (H, W, num_channels) ``float32``.
+
+    Added Keys:
+
+    - img_norm_cfg (dict): mean, std, to_rgb=False.
+    - background_value (float): -mean / std.
+
+    Args:
+        mean (float, optional): Mean of non-zero pixels (raw units).
+        std (float, optional): Std of non-zero pixels (raw units).
+        stats_file (str, optional): JSON of ``tools/compute_stats.py``;
+            used for whichever of mean/std is not given.
+        num_channels (int): Channels of the output (3 for ImageNet
+            backbones). Defaults to 3.
+    """
+
+    def __init__(self,
+                 mean: Optional[float] = None,
+                 std: Optional[float] = None,
+                 stats_file: Optional[str] = None,
+                 num_channels: int = 3) -> None:
+        self.stats_file = stats_file
+        self.mean, self.std = load_norm_stats(stats_file, mean, std)
+        if num_channels < 1:
+            raise ValueError(f'num_channels must be >= 1, got {num_channels}')
+        self.num_channels = num_channels
+
+    @property
+    def background_value(self) -> float:
+        """The normalised value of a raw 0 pixel."""
+        return -self.mean / self.std
+
+    def transform(self, results: dict) -> dict:
+        """Normalise ``results['img']``.
+
+        Args:
+            results (dict): Result dict with a single-channel ``img``.
+
+        Returns:
+            dict: With ``img`` (H, W, C) float32, ``img_norm_cfg`` and
+            ``background_value``.
+        """
+        img = results['img']
+        if img.ndim == 3:
+            if img.shape[2] != 1:
+                raise ValueError(
+                    f"{results.get('img_path', 'image')}: expected one "
+                    f'channel before ZeroIgnoringNormalize, got shape '
+                    f'{img.shape}; put it before any channel expansion')
+            img = img[..., 0]
+        out = np.empty(img.shape + (1, ), dtype=np.float32)
+        np.subtract(img, np.float32(self.mean), out=out[..., 0],
+                    dtype=np.float32)
+        out *= np.float32(1.0 / self.std)
+        if self.num_channels > 1:
+            out = np.repeat(out, self.num_channels, axis=2)
+        results['img'] = out
+        results['img_norm_cfg'] = dict(
+            mean=self.mean, std=self.std, to_rgb=False)
+        results['background_value'] = self.background_value
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(mean={self.mean}, std={self.std}, '
+                f'stats_file={self.stats_file!r}, '
+                f'num_channels={self.num_channels})')

@@ -1,0 +1,3 @@
+from .background_pad import BackgroundPadDetDataPreprocessor
+
+__all__ = ['BackgroundPadDetDataPreprocessor']

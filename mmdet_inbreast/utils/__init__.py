@@ -1,0 +1,5 @@
+from .config import (apply_cfg_options, resolve_load_from, set_data_root,
+                     set_work_dir)
+
+__all__ = ['apply_cfg_options', 'resolve_load_from', 'set_data_root',
+           'set_work_dir']

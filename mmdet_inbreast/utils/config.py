@@ -1,0 +1,118 @@
+"""Config helpers shared by tools/train.py, tools/test.py and the demo."""
+from __future__ import annotations
+
+import os.path as osp
+from typing import Any, Optional
+
+from mmengine.config import Config, ConfigDict
+
+
+def _walk(node: Any):
+    """Yield every dict inside a config (depth first)."""
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            yield from _walk(v)
+
+
+def set_data_root(cfg: Config, data_root: Optional[str] = None,
+                  stats_file: Optional[str] = None) -> Config:
+    """Point every dataset of ``cfg`` at ``data_root`` and every
+    ``ZeroIgnoringNormalize`` at ``stats_file``.
+
+    ``--cfg-options data_root=...`` alone only changes the top-level
+    variable, not the dataset dicts that copied it when the config was
+    parsed; this carries it everywhere. When only ``data_root`` is given,
+    stats files that lived under the old data root move with it.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        data_root (str, optional): New release folder.
+        stats_file (str, optional): New statistics JSON.
+
+    Returns:
+        Config: ``cfg``.
+    """
+    old_root = cfg.get('data_root')
+    if data_root is not None:
+        data_root = osp.join(data_root, '')
+        cfg.data_root = data_root
+    if stats_file is None and data_root is not None and old_root and \
+            str(cfg.get('stats_file', '')).startswith(old_root):
+        stats_file = data_root + cfg.stats_file[len(old_root):]
+    if stats_file is not None:
+        cfg.stats_file = stats_file
+    for d in _walk(cfg._cfg_dict):
+        if data_root is not None and 'data_root' in d and 'type' in d:
+            d['data_root'] = data_root
+        if stats_file is not None and d.get('type') == 'ZeroIgnoringNormalize':
+            d['stats_file'] = stats_file
+    return cfg
+
+
+def apply_cfg_options(cfg: Config, options: Optional[dict]) -> Config:
+    """``cfg.merge_from_dict(options)``, then carry top-level ``data_root``
+    and ``stats_file`` options into the datasets and pipelines.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        options (dict, optional): ``--cfg-options`` as parsed by
+            ``mmengine.DictAction``.
+
+    Returns:
+        Config: ``cfg``.
+    """
+    if not options:
+        return cfg
+    options = dict(options)
+    data_root = options.pop('data_root', None)
+    stats_file = options.pop('stats_file', None)
+    if options:
+        cfg.merge_from_dict(options)
+    if data_root is not None or stats_file is not None:
+        set_data_root(cfg, data_root, stats_file)
+    return cfg
+
+
+def resolve_load_from(cfg: Config) -> Config:
+    """Let ``load_from`` name a work dir: load the checkpoint its
+    ``last_checkpoint`` file names (the phase-1 run's last epoch).
+
+    Raises:
+        FileNotFoundError: If ``load_from`` is a folder without a checkpoint.
+    """
+    load_from = cfg.get('load_from')
+    if load_from and osp.isdir(load_from):
+        from mmengine.runner import find_latest_checkpoint
+        ckpt = find_latest_checkpoint(load_from)
+        if ckpt is None:
+            raise FileNotFoundError(
+                f'load_from={load_from!r} is a folder without a '
+                "'last_checkpoint' file; train phase 1 into it first, or set "
+                'load_from to a .pth file')
+        cfg.load_from = ckpt
+    return cfg
+
+
+def set_work_dir(cfg: Config, config_path: str,
+                 work_dir: Optional[str] = None) -> Config:
+    """mmdet's rule: ``--work-dir``, else the config's ``work_dir``, else
+    ``./work_dirs/<config name>``."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config_path))[0])
+    return cfg
+
+
+def to_plain(obj: Any) -> Any:
+    """ConfigDict -> dict recursively (for JSON dumps)."""
+    if isinstance(obj, (ConfigDict, dict)):
+        return {k: to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    return obj

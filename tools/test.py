@@ -1,0 +1,88 @@
+"""Test (evaluate) a checkpoint with mmdet-inbreast's components registered.
+
+Same flags and behaviour as mmdet's ``tools/test.py`` (``--out``,
+``--show-dir``, ``--cfg-options`` with ``data_root=``/``stats_file=``
+carried everywhere).
+
+Example:
+    python tools/test.py configs/retina_full.py \
+        work_dirs/retina_full/epoch_12.pth --show-dir vis
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmdet_inbreast  # noqa: F401  (registers the components)
+from mmdet_inbreast.utils import (apply_cfg_options, set_data_root,
+                                  set_work_dir)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save the metrics')
+    parser.add_argument('--out', type=str,
+                        help='dump predictions to a pickle file')
+    parser.add_argument('--show', action='store_true',
+                        help='show prediction results')
+    parser.add_argument('--show-dir',
+                        help='folder (inside the work dir\'s timestamp '
+                        'folder) for painted images: ground truth and '
+                        'predictions')
+    parser.add_argument('--wait-time', type=float, default=2)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value')
+    parser.add_argument(
+        '--data-root', help='release folder for every dataset of the config '
+        "(use this for paths with spaces such as 'INbreast Release 1.0': "
+        '--cfg-options strips spaces)')
+    parser.add_argument('--stats-file',
+                        help='zero-ignoring statistics JSON for every '
+                        'ZeroIgnoringNormalize (default: moves with '
+                        '--data-root)')
+    parser.add_argument('--launcher',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    apply_cfg_options(cfg, args.cfg_options)
+    if args.data_root or args.stats_file:
+        set_data_root(cfg, args.data_root, args.stats_file)
+    set_work_dir(cfg, args.config, args.work_dir)
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        hook = cfg.default_hooks.visualization
+        hook.draw = True
+        if args.show:
+            hook.show = True
+            hook.wait_time = args.wait_time
+        if args.show_dir:
+            hook.test_out_dir = args.show_dir
+    if args.out is not None:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise ValueError('--out must be a .pkl file')
+        cfg.test_evaluator = list(cfg.test_evaluator) if isinstance(
+            cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
+        cfg.test_evaluator.append(
+            dict(type='DumpDetResults', out_file_path=args.out))
+    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
+              RUNNERS.build(cfg))
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
