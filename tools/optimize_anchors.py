@@ -21,7 +21,7 @@ importing the package itself registers components with mmdet (about 2.7 s).
 
 Example:
     python tools/optimize_anchors.py --boxes ../shared/data/inbreast_mass_boxes.csv --out-dir work_dirs/anchors9 --num-ratios 3 --num-scales 3 --with-stride --seed 0
-    python tools/optimize_anchors.py --config configs/retina_resized.py --out-dir work_dirs/anchors_resized --with-stride --cfg-options data_root=data/synthetic/
+    python tools/optimize_anchors.py --config configs/retina_resized.py --out-dir work_dirs/anchors_resized --with-stride --data-root "data/INbreast Release 1.0"
 """
 import argparse
 import importlib
@@ -36,47 +36,87 @@ def parse_args() -> argparse.Namespace:
         description='Optimise RetinaNet anchors (ratios, scales) for '
         "mmdet's AnchorGenerator")
     src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument('--boxes', help='CSV with header file_name,x1,y1,x2,y2 '
-                     '(pixels; optional height,width columns bound the grid)')
-    src.add_argument('--config', help="config whose training split's boxes "
-                     "(after the training pipeline's Resize) are used")
-    parser.add_argument('--out-dir', required=True,
-                        help='folder for anchors.json, anchors.py, anchors.png')
+    src.add_argument(
+        '--boxes',
+        help='CSV with header file_name,x1,y1,x2,y2 '
+        '(pixels; optional height,width columns bound the grid)')
+    src.add_argument(
+        '--config',
+        help="config whose training split's boxes "
+        "(after the training pipeline's Resize) are used")
+    parser.add_argument(
+        '--out-dir',
+        required=True,
+        help='folder for anchors.json, anchors.py, anchors.png')
     parser.add_argument('--num-ratios', type=int, default=3)
     parser.add_argument('--num-scales', type=int, default=3)
-    parser.add_argument('--objective', default='focal',
-                        choices=['focal', 'avg', 'unmatched'])
-    parser.add_argument('--with-stride', action='store_true',
-                        help='score anchors on the real grid of each FPN '
-                        'level (boxes at their positions); default: each box '
-                        'centred on its best anchor')
-    parser.add_argument('--image-scale', type=float, default=1.0,
-                        help='multiply the boxes by this factor (a fixed '
-                        'resize the CSV does not include)')
+    parser.add_argument(
+        '--objective', default='focal', choices=['focal', 'avg', 'unmatched'])
+    parser.add_argument(
+        '--with-stride',
+        action='store_true',
+        help='score anchors on the real grid of each FPN '
+        'level (boxes at their positions); default: each box '
+        'centred on its best anchor')
+    parser.add_argument(
+        '--image-scale',
+        type=float,
+        default=1.0,
+        help='multiply the boxes by this factor (a fixed '
+        'resize the CSV does not include)')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--strides', type=int, nargs='+',
-                        default=[8, 16, 32, 64, 128])
-    parser.add_argument('--ratio-bounds', type=float, nargs=2,
-                        default=[1.0, 4.0], metavar=('LO', 'HI'),
-                        help='bounds of a ratio r >= 1 (h/w; 1/r is added)')
-    parser.add_argument('--scale-bounds', type=float, nargs=2,
-                        default=[1.0, 64.0], metavar=('LO', 'HI'),
-                        help='bounds of a scale (multiplier of the stride)')
-    parser.add_argument('--asymmetric-ratios', action='store_true',
-                        help='free ratios instead of r, 1/r pairs (+1)')
-    parser.add_argument('--pos-iou-thr', type=float, default=0.5,
-                        help="assigner's positive IoU threshold")
-    parser.add_argument('--restarts', type=int, default=1,
-                        help='independent searches; the best is kept')
-    parser.add_argument('--popsize', type=int, default=15,
-                        help='differential-evolution population multiplier')
-    parser.add_argument('--base', default=None,
-                        help='config that anchors.py inherits (_base_); '
-                        'defaults to --config; without either anchors.py is '
-                        'a fragment')
-    parser.add_argument('--cfg-options', nargs='+', default=None,
-                        metavar='KEY=VALUE',
-                        help='overrides for --config (mmengine syntax)')
+    parser.add_argument(
+        '--strides', type=int, nargs='+', default=[8, 16, 32, 64, 128])
+    parser.add_argument(
+        '--ratio-bounds',
+        type=float,
+        nargs=2,
+        default=[1.0, 4.0],
+        metavar=('LO', 'HI'),
+        help='bounds of a ratio r >= 1 (h/w; 1/r is added)')
+    parser.add_argument(
+        '--scale-bounds',
+        type=float,
+        nargs=2,
+        default=[1.0, 64.0],
+        metavar=('LO', 'HI'),
+        help='bounds of a scale (multiplier of the stride)')
+    parser.add_argument(
+        '--asymmetric-ratios',
+        action='store_true',
+        help='free ratios instead of r, 1/r pairs (+1)')
+    parser.add_argument(
+        '--pos-iou-thr',
+        type=float,
+        default=0.5,
+        help="assigner's positive IoU threshold")
+    parser.add_argument(
+        '--restarts',
+        type=int,
+        default=1,
+        help='independent searches; the best is kept')
+    parser.add_argument(
+        '--popsize',
+        type=int,
+        default=15,
+        help='differential-evolution population multiplier')
+    parser.add_argument(
+        '--base',
+        default=None,
+        help='config that anchors.py inherits (_base_); '
+        'defaults to --config; without either anchors.py is '
+        'a fragment')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=None,
+        metavar='KEY=VALUE',
+        help='overrides for --config (mmengine syntax; '
+        'data_root=DIR reaches every dataset)')
+    parser.add_argument(
+        '--data-root',
+        help='release folder for --config '
+        '(for paths with spaces)')
     return parser.parse_args()
 
 
@@ -115,7 +155,8 @@ def main() -> None:
     args = parse_args()
     anchors = load_anchor_package(with_mmdet=args.config is not None)
     if args.config:
-        box_set = anchors.boxes_from_config(args.config, args.cfg_options)
+        box_set = anchors.boxes_from_config(args.config, args.cfg_options,
+                                            args.data_root)
     else:
         box_set = anchors.load_boxes_csv(args.boxes)
     if args.image_scale != 1.0:
@@ -143,14 +184,20 @@ def main() -> None:
         restarts=args.restarts,
         popsize=args.popsize,
         progress=print)
-    comparison = anchors.compare_with_default(
-        box_set.boxes, result, box_set.image_sizes, args.pos_iou_thr)
+    comparison = anchors.compare_with_default(box_set.boxes, result,
+                                              box_set.image_sizes,
+                                              args.pos_iou_thr)
     payload = anchors.build_payload(result, comparison, len(box_set.boxes),
                                     box_set.source, command, args.pos_iou_thr)
 
-    paths = anchors.write_outputs(args.out_dir, box_set.boxes, result,
-                                  comparison, payload, args.pos_iou_thr,
-                                  base=args.base or args.config)
+    paths = anchors.write_outputs(
+        args.out_dir,
+        box_set.boxes,
+        result,
+        comparison,
+        payload,
+        args.pos_iou_thr,
+        base=args.base or args.config)
 
     print(f'ratios (h/w): {anchors.report.describe(result.ratios)}')
     print(f'scales (x stride {result.strides}): '

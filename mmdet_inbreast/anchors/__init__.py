@@ -23,8 +23,7 @@ __all__ = [
     'anchor_shapes', 'best_iou', 'box_sizes', 'boxes_from_config',
     'build_payload', 'centred_best_iou', 'compare_with_default',
     'config_snippet', 'default_anchors', 'evaluate_anchors', 'format_table',
-    'grid_best_iou', 'load_boxes_csv', 'nearest_grid_boxes',
-    'objective_value', 'optimize_anchors', 'pairwise_iou',
-    'plot_anchor_shapes', 'snippet_header', 'write_json', 'write_outputs',
-    'write_text'
+    'grid_best_iou', 'load_boxes_csv', 'nearest_grid_boxes', 'objective_value',
+    'optimize_anchors', 'pairwise_iou', 'plot_anchor_shapes', 'snippet_header',
+    'write_json', 'write_outputs', 'write_text'
 ]

@@ -18,8 +18,8 @@ import numpy as np
 from .io import BoxSet
 
 
-def _resize_scale(transform: dict, width: int, height: int
-                  ) -> Tuple[float, float, int, int]:
+def _resize_scale(transform: dict, width: int,
+                  height: int) -> Tuple[float, float, int, int]:
     """``(w_scale, h_scale, new_w, new_h)`` of an mmdet/mmcv ``Resize``.
 
     Mirrors ``mmcv.transforms.Resize.transform`` / ``_resize_img``: the target
@@ -72,8 +72,8 @@ def _first_resize(pipeline: Sequence[dict], config: str) -> Optional[dict]:
 
 
 def boxes_from_config(config: str,
-                      cfg_options: Optional[Union[dict, List[str]]] = None
-                      ) -> BoxSet:
+                      cfg_options: Optional[Union[dict, List[str]]] = None,
+                      data_root: Optional[str] = None) -> BoxSet:
     """Boxes of a config's training split after its training resize.
 
     Builds ``cfg.train_dataloader.dataset`` (unwrapping dataset wrappers such
@@ -91,8 +91,12 @@ def boxes_from_config(config: str,
     Args:
         config (str): Config file path.
         cfg_options (dict | list[str], optional): Overrides, as a dict or
-            ``KEY=VALUE`` strings (mmengine's ``--cfg-options`` syntax).
-            Defaults to None.
+            ``KEY=VALUE`` strings (mmengine's ``--cfg-options`` syntax);
+            ``data_root=``/``stats_file=`` reach every dataset, as in
+            ``tools/train.py``. Defaults to None.
+        data_root (str, optional): Release folder for every dataset (paths
+            with spaces, which ``--cfg-options`` cannot carry). Defaults to
+            None.
 
     Returns:
         BoxSet: Boxes, their images' file names (``file_name`` or the
@@ -107,14 +111,6 @@ def boxes_from_config(config: str,
     from mmengine.config import Config, DictAction
     from mmengine.registry import init_default_scope
 
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        if not isinstance(cfg_options, dict):
-            parser = argparse.ArgumentParser()
-            parser.add_argument('--o', nargs='+', action=DictAction)
-            cfg_options = parser.parse_args(['--o', *cfg_options]).o
-        cfg.merge_from_dict(cfg_options)
-
     import mmdet_inbreast  # registers INbreastDataset & co.
     if not hasattr(mmdet_inbreast, '__version__'):
         raise RuntimeError(
@@ -123,6 +119,17 @@ def boxes_from_config(config: str,
             'mmdet_inbreast.anchors (tools/optimize_anchors.py does so for '
             '--config)')
     from mmdet.registry import DATASETS
+
+    from mmdet_inbreast.utils import apply_cfg_options, set_data_root
+
+    cfg = Config.fromfile(config)
+    if cfg_options and not isinstance(cfg_options, dict):
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--o', nargs='+', action=DictAction)
+        cfg_options = parser.parse_args(['--o', *cfg_options]).o
+    apply_cfg_options(cfg, cfg_options)
+    if data_root is not None:
+        set_data_root(cfg, data_root)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
 
     if 'train_dataloader' not in cfg:
@@ -139,14 +146,17 @@ def boxes_from_config(config: str,
     pad = 1
     model_cfg = cfg.get('model', {})
     if isinstance(model_cfg, dict):
-        pad = int(model_cfg.get('data_preprocessor', {}).get(
-            'pad_size_divisor', 1) or 1)
+        pad = int(
+            model_cfg.get('data_preprocessor', {}).get('pad_size_divisor', 1)
+            or 1)
 
     boxes, names, sizes = [], [], []
     for idx in range(len(dataset)):
         info = dataset.get_data_info(idx)
-        kept = [inst['bbox'] for inst in info.get('instances', [])
-                if not inst.get('ignore_flag', 0)]
+        kept = [
+            inst['bbox'] for inst in info.get('instances', [])
+            if not inst.get('ignore_flag', 0)
+        ]
         if not kept:
             continue
         b = np.asarray(kept, dtype=np.float64).reshape(-1, 4)
@@ -159,7 +169,8 @@ def boxes_from_config(config: str,
                 b[:, 0::2] = b[:, 0::2].clip(0, width)
                 b[:, 1::2] = b[:, 1::2].clip(0, height)
         name = info.get('file_name') or osp.basename(info.get('img_path', ''))
-        padded = (int(np.ceil(height / pad) * pad), int(np.ceil(width / pad) * pad))
+        padded = (int(np.ceil(height / pad) * pad),
+                  int(np.ceil(width / pad) * pad))
         boxes.append(b)
         names += [str(name)] * len(b)
         sizes += [padded] * len(b)
@@ -169,7 +180,8 @@ def boxes_from_config(config: str,
                          f'{ds_cfg.get("data_root", "?")!r}) has no '
                          f'non-ignored boxes')
     all_boxes = np.concatenate(boxes)
-    valid = (all_boxes[:, 2] > all_boxes[:, 0]) & (all_boxes[:, 3] > all_boxes[:, 1])
+    valid = (all_boxes[:, 2] > all_boxes[:, 0]) & (
+        all_boxes[:, 3] > all_boxes[:, 1])
     if not valid.all():
         raise ValueError(f'{config}: {int((~valid).sum())} boxes are empty '
                          f'after the resize, first {all_boxes[~valid][0]}')

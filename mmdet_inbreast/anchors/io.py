@@ -89,7 +89,10 @@ def load_boxes_csv(path: str) -> BoxSet:
         has_size = 'height' in header and 'width' in header
         boxes, names, sizes = [], [], []
         for line, row in enumerate(reader, start=2):
-            box = [_parse_float(path, line, c, row[c]) for c in REQUIRED_COLUMNS[1:]]
+            box = [
+                _parse_float(path, line, c, row[c])
+                for c in REQUIRED_COLUMNS[1:]
+            ]
             if box[2] <= box[0] or box[3] <= box[1]:
                 raise ValueError(f'{path}: line {line}: box {box} is empty '
                                  f'(need x2 > x1 and y2 > y1); columns are '
@@ -97,8 +100,10 @@ def load_boxes_csv(path: str) -> BoxSet:
             boxes.append(box)
             names.append(row['file_name'])
             if has_size:
-                sizes.append([_parse_float(path, line, c, row[c])
-                              for c in ('height', 'width')])
+                sizes.append([
+                    _parse_float(path, line, c, row[c])
+                    for c in ('height', 'width')
+                ])
     if not boxes:
         raise ValueError(f'{path}: no boxes below the header')
     return BoxSet(

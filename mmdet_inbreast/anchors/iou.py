@@ -6,7 +6,8 @@ Everything here mirrors mmdet's ``AnchorGenerator`` (mmdet 3.3,
 
 - a level with stride ``s`` has base size ``s``; a ratio ``r`` is
   ``h / w``; ``h_ratio = sqrt(r)``, ``w_ratio = 1 / h_ratio``; the anchor of
-  ratio ``r`` and scale ``k`` is ``w = s * w_ratio * k``, ``h = s * h_ratio * k``
+  ratio ``r`` and scale ``k`` is ``w = s * w_ratio * k``,
+  ``h = s * h_ratio * k``
   (``scale_major=True``: ratio-major order, scales vary fastest);
 - the anchor at feature-map cell ``(i, j)`` (column, row) is centred on the
   pixel ``(i * s, j * s)``, so the grid starts at the image origin.
@@ -250,14 +251,16 @@ def best_iou(boxes: np.ndarray,
     boxes = np.asarray(boxes, dtype=np.float64)
     wh = anchor_shapes(ratios, scales, strides)
     if with_stride:
-        return grid_best_iou(nearest_grid_boxes(boxes, strides, image_sizes), wh)
+        return grid_best_iou(
+            nearest_grid_boxes(boxes, strides, image_sizes), wh)
     return centred_best_iou(box_sizes(boxes), wh)
 
 
 def box_sizes(boxes: np.ndarray) -> np.ndarray:
     """Widths and heights of ``(N, 4)`` x1, y1, x2, y2 boxes, ``(N, 2)``."""
     boxes = np.asarray(boxes, dtype=np.float64)
-    return np.stack([boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]], axis=1)
+    return np.stack([boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]],
+                    axis=1)
 
 
 def grid_shape(size: Tuple[int, int], stride: int) -> Tuple[int, int]:

@@ -146,8 +146,9 @@ class AnchorSpace:
         hits = []
         for name, value, (lo, hi) in zip(names, params, self.bounds):
             # r = 1 is no cut-off for a symmetric pair (it repeats ratio 1).
-            free_lo = (self.symmetric_ratios and name.startswith('ratio')
-                       and self.ratio_bounds[0] == 1)
+            free_lo = (
+                self.symmetric_ratios and name.startswith('ratio')
+                and self.ratio_bounds[0] == 1)
             if abs(value - hi) < tol or (abs(value - lo) < tol
                                          and not free_lo):
                 hits.append(f'{name} = {2 ** value:.4g}')

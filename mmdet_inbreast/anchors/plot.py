@@ -37,8 +37,11 @@ def plot_anchor_shapes(path: str,
     from matplotlib.figure import Figure
 
     wh = box_sizes(boxes)
-    fig = Figure(figsize=(5.2 * len(panels), 5.0), dpi=110)
+    fig = Figure(figsize=(4.6 * len(panels) + 0.8, 5.0), dpi=110)
     FigureCanvasAgg(fig)
+    # fixed margins: tight_layout alone would cost about 0.3 s of a 1.5 s run
+    fig.subplots_adjust(
+        left=0.08, right=0.88, bottom=0.1, top=0.86, wspace=0.25)
     all_shapes = np.concatenate([
         anchor_shapes(p['ratios'], p['scales'], strides).reshape(-1, 2)
         for p in panels
@@ -48,17 +51,35 @@ def plot_anchor_shapes(path: str,
         ax = fig.add_subplot(1, len(panels), k + 1)
         shapes = anchor_shapes(panel['ratios'], panel['scales'], strides)
         for level, stride in enumerate(strides):
-            ax.scatter(shapes[level, :, 0], shapes[level, :, 1], marker='x',
-                       s=28, color=f'C{level % 10}', label=f'anchors, stride {stride}')
+            ax.scatter(
+                shapes[level, :, 0],
+                shapes[level, :, 1],
+                marker='x',
+                s=28,
+                color=f'C{level % 10}',
+                label=f'anchors, stride {stride}')
         for r in panel['ratios']:
             ax.plot([lo, hi], [lo * r, hi * r], ':', color='0.6', lw=0.8)
         iou = np.asarray(panel['best_iou'])
-        sc = ax.scatter(wh[:, 0], wh[:, 1], c=iou, cmap='viridis', vmin=0.3,
-                        vmax=1.0, s=16, edgecolors='none', label='boxes')
+        sc = ax.scatter(
+            wh[:, 0],
+            wh[:, 1],
+            c=iou,
+            cmap='viridis',
+            vmin=0.3,
+            vmax=1.0,
+            s=16,
+            edgecolors='none',
+            label='boxes')
         low = iou < pos_iou_thr
         if low.any():
-            ax.scatter(wh[low, 0], wh[low, 1], s=60, facecolors='none',
-                       edgecolors='red', label=f'best IoU < {pos_iou_thr}')
+            ax.scatter(
+                wh[low, 0],
+                wh[low, 1],
+                s=60,
+                facecolors='none',
+                edgecolors='red',
+                label=f'best IoU < {pos_iou_thr}')
         ax.set_xscale('log')
         ax.set_yscale('log')
         ax.set_xlim(lo, hi)
@@ -66,13 +87,15 @@ def plot_anchor_shapes(path: str,
         ax.set_aspect('equal')
         ax.set_xlabel('width (px)')
         ax.set_ylabel('height (px)')
-        ax.set_title(f"{panel['name']}: mean best IoU "
-                     f"{panel['mean_best_iou']:.3f}", fontsize=10)
+        ax.set_title(
+            f"{panel['name']}: mean best IoU "
+            f"{panel['mean_best_iou']:.3f}",
+            fontsize=10)
         ax.grid(True, which='major', lw=0.3)
         if k == 0:
             ax.legend(fontsize=7, loc='upper left')
-        fig.colorbar(sc, ax=ax, shrink=0.8, label='best IoU')
+    fig.colorbar(
+        sc, cax=fig.add_axes([0.9, 0.15, 0.015, 0.65]), label='best IoU')
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     fig.savefig(path)

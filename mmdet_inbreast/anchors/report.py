@@ -5,17 +5,18 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from .io import config_snippet, write_json, write_text
-from .optimizer import AnchorEvaluation, AnchorResult, default_anchors, evaluate_anchors
+from .optimizer import (AnchorEvaluation, AnchorResult, default_anchors,
+                        evaluate_anchors)
 
 MODES = ('stride_free', 'grid')
 MODE_TITLES = dict(stride_free='stride-free', grid='on the anchor grid')
 
 
-def compare_with_default(boxes: np.ndarray,
-                         result: AnchorResult,
-                         image_sizes: Optional[np.ndarray] = None,
-                         pos_iou_thr: float = 0.5
-                         ) -> Dict[str, Dict[str, AnchorEvaluation]]:
+def compare_with_default(
+        boxes: np.ndarray,
+        result: AnchorResult,
+        image_sizes: Optional[np.ndarray] = None,
+        pos_iou_thr: float = 0.5) -> Dict[str, Dict[str, AnchorEvaluation]]:
     """Score mmdet's default anchors and the result in both modes.
 
     Args:
@@ -33,9 +34,12 @@ def compare_with_default(boxes: np.ndarray,
     d_ratios, d_scales = default_anchors()
     out = {}
     for mode in MODES:
-        kw = dict(strides=result.strides, with_stride=mode == 'grid',
-                  objective=result.objective, image_sizes=image_sizes,
-                  pos_iou_thr=pos_iou_thr)
+        kw = dict(
+            strides=result.strides,
+            with_stride=mode == 'grid',
+            objective=result.objective,
+            image_sizes=image_sizes,
+            pos_iou_thr=pos_iou_thr)
         out[mode] = dict(
             default=evaluate_anchors(boxes, d_ratios, d_scales, **kw),
             optimised=evaluate_anchors(boxes, result.ratios, result.scales,
@@ -82,7 +86,10 @@ def build_payload(result: AnchorResult,
             scales=[round(float(s), 6) for s in d_scales],
             **comparison[mode]['default'].figures()),
         comparison={
-            m: {k: ev.figures() for k, ev in sets.items()}
+            m: {
+                k: ev.figures()
+                for k, ev in sets.items()
+            }
             for m, sets in comparison.items()
         },
         pos_iou_thr=pos_iou_thr,
@@ -116,7 +123,8 @@ def format_table(comparison: Dict[str, Dict[str, AnchorEvaluation]],
     head1 = f'{"":14}' + ''.join(f' | {MODE_TITLES[m]:^31}' for m in MODES)
     head2 = f'{"anchors":14}' + f' | {cols}' * len(MODES)
     rows = [head1, head2, '-' * len(head2)]
-    for key, title in (('default', 'mmdet default'), ('optimised', 'optimised')):
+    for key, title in (('default', 'mmdet default'), ('optimised',
+                                                      'optimised')):
         cells = []
         for m in MODES:
             ev = comparison[m][key]
@@ -134,7 +142,9 @@ def describe(values: Sequence[float]) -> str:
 
 def snippet_header(result: AnchorResult,
                    comparison: Dict[str, Dict[str, AnchorEvaluation]],
-                   num_boxes: int, source: str, command: str,
+                   num_boxes: int,
+                   source: str,
+                   command: str,
                    pos_iou_thr: float = 0.5,
                    has_base: bool = False) -> List[str]:
     """Comment lines for ``anchors.py``: provenance, command, figures, use."""
@@ -167,9 +177,12 @@ def snippet_header(result: AnchorResult,
     return lines
 
 
-def write_outputs(out_dir: str, boxes: np.ndarray, result: AnchorResult,
+def write_outputs(out_dir: str,
+                  boxes: np.ndarray,
+                  result: AnchorResult,
                   comparison: Dict[str, Dict[str, AnchorEvaluation]],
-                  payload: dict, pos_iou_thr: float = 0.5,
+                  payload: dict,
+                  pos_iou_thr: float = 0.5,
                   base: Optional[str] = None) -> List[str]:
     """Write ``anchors.json``, ``anchors.py`` and ``anchors.png``.
 
@@ -189,27 +202,46 @@ def write_outputs(out_dir: str, boxes: np.ndarray, result: AnchorResult,
     """
     from .plot import plot_anchor_shapes
 
-    paths = [osp.join(out_dir, f'anchors.{ext}') for ext in ('json', 'py', 'png')]
+    paths = [
+        osp.join(out_dir, f'anchors.{ext}') for ext in ('json', 'py', 'png')
+    ]
     write_json(paths[0], payload)
-    header = snippet_header(result, comparison, payload['num_boxes'],
-                            payload['boxes'], payload['command'], pos_iou_thr,
-                            has_base=base is not None)
+    header = snippet_header(
+        result,
+        comparison,
+        payload['num_boxes'],
+        payload['boxes'],
+        payload['command'],
+        pos_iou_thr,
+        has_base=base is not None)
     rel_base = None
     if base is not None:
         rel_base = osp.relpath(osp.abspath(base), osp.abspath(out_dir))
-    write_text(paths[1], config_snippet(result.ratios, result.scales,
-                                        result.strides, header, rel_base))
+    write_text(
+        paths[1],
+        config_snippet(result.ratios, result.scales, result.strides, header,
+                       rel_base))
     search = 'grid' if result.with_stride else 'stride_free'
     d_ratios, d_scales = default_anchors()
     panels = []
-    for key, name, ratios, scales in (
-            ('default', 'mmdet default', d_ratios, d_scales),
-            ('optimised', 'optimised', result.ratios, result.scales)):
+    for key, name, ratios, scales in (('default', 'mmdet default', d_ratios,
+                                       d_scales),
+                                      ('optimised', 'optimised', result.ratios,
+                                       result.scales)):
         ev = comparison[search][key]
-        panels.append(dict(name=name, ratios=ratios, scales=scales,
-                           best_iou=ev.best_iou,
-                           mean_best_iou=ev.mean_best_iou))
-    plot_anchor_shapes(paths[2], boxes, panels, result.strides, pos_iou_thr,
-                       title=f'{len(boxes)} boxes, best IoU '
-                       f'{MODE_TITLES[search]}')
+        panels.append(
+            dict(
+                name=name,
+                ratios=ratios,
+                scales=scales,
+                best_iou=ev.best_iou,
+                mean_best_iou=ev.mean_best_iou))
+    plot_anchor_shapes(
+        paths[2],
+        boxes,
+        panels,
+        result.strides,
+        pos_iou_thr,
+        title=f'{len(boxes)} boxes, best IoU '
+        f'{MODE_TITLES[search]}')
     return paths

@@ -12,8 +12,11 @@ from mmdet_inbreast.anchors.iou import (anchor_shapes, best_iou, box_sizes,
 STRIDES = (8, 16, 32, 64, 128)
 
 
-def random_boxes(rng: np.random.Generator, n: int, image: float = 700.0,
-                 min_size: float = 4.0, max_size: float = 400.0) -> np.ndarray:
+def random_boxes(rng: np.random.Generator,
+                 n: int,
+                 image: float = 700.0,
+                 min_size: float = 4.0,
+                 max_size: float = 400.0) -> np.ndarray:
     """(n, 4) boxes with log-uniform sizes, some touching 0 and the edge."""
     w = np.exp(rng.uniform(np.log(min_size), np.log(max_size), n))
     h = w * np.exp(rng.uniform(-0.8, 0.8, n))
@@ -30,7 +33,8 @@ def iou_loop(a, b) -> float:
     iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] -
+                                                             b[1]) - inter
     return inter / union
 
 
@@ -42,7 +46,8 @@ def anchors_loop(ratios, scales, stride, cx, cy):
             h_ratio = math.sqrt(r)
             w = stride * (1 / h_ratio) * k
             h = stride * h_ratio * k
-            out.append([cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h])
+            out.append(
+                [cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h])
     return out
 
 
@@ -65,13 +70,16 @@ def test_pairwise_iou_matches_loop():
 def test_centred_best_iou_matches_loop(ratios, scales):
     rng = np.random.default_rng(1)
     boxes = random_boxes(rng, 40)
-    got = centred_best_iou(box_sizes(boxes), anchor_shapes(ratios, scales, STRIDES))
+    got = centred_best_iou(
+        box_sizes(boxes), anchor_shapes(ratios, scales, STRIDES))
     want = []
     for box in boxes:
         w, h = box[2] - box[0], box[3] - box[1]
         centred = [-w / 2, -h / 2, w / 2, h / 2]
-        want.append(max(iou_loop(centred, a) for s in STRIDES
-                        for a in anchors_loop(ratios, scales, s, 0.0, 0.0)))
+        want.append(
+            max(
+                iou_loop(centred, a) for s in STRIDES
+                for a in anchors_loop(ratios, scales, s, 0.0, 0.0)))
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
 
 
@@ -83,11 +91,13 @@ def test_centred_best_iou_matches_loop(ratios, scales):
 def test_grid_best_iou_matches_whole_grid_loop(ratios, scales, with_size):
     """The nearest node per level is the best over the whole grid."""
     rng = np.random.default_rng(2)
-    image_h, image_w = 560, 700
-    boxes = random_boxes(rng, 40, image=image_h)
+    image_h, image_w = 300, 360
+    boxes = random_boxes(rng, 14, image=image_h, max_size=250)
+    boxes[-1] = [330.0, 250.0, 359.0, 299.0]  # in the last cells
     sizes = np.tile([image_h, image_w], (len(boxes), 1)) if with_size else None
-    got = grid_best_iou(nearest_grid_boxes(boxes, STRIDES, sizes),
-                        anchor_shapes(ratios, scales, STRIDES))
+    got = grid_best_iou(
+        nearest_grid_boxes(boxes, STRIDES, sizes),
+        anchor_shapes(ratios, scales, STRIDES))
     want = []
     for box in boxes:
         best = 0.0
@@ -95,7 +105,8 @@ def test_grid_best_iou_matches_whole_grid_loop(ratios, scales, with_size):
             if with_size:
                 nh, nw = grid_shape((image_h, image_w), s)
             else:  # unbounded grid: nodes well past the box
-                nh = nw = int((box[3] + 3 * s) // s) + 1
+                nw = int((box[2] + 3 * s) // s) + 1
+                nh = int((box[3] + 3 * s) // s) + 1
             for j in range(nh):
                 for i in range(nw):
                     for a in anchors_loop(ratios, scales, s, i * s, j * s):
@@ -123,7 +134,8 @@ def test_batched_equals_single():
         batched = best_iou(boxes, ratios, scales, STRIDES, with_stride)
         assert batched.shape == (6, 20)
         for p in range(6):
-            single = best_iou(boxes, ratios[p], scales[p], STRIDES, with_stride)
+            single = best_iou(boxes, ratios[p], scales[p], STRIDES,
+                              with_stride)
             np.testing.assert_array_equal(batched[p], single)
 
 
@@ -134,10 +146,10 @@ def test_anchor_shapes_match_mmdet_base_anchors():
     shapes = anchor_shapes(ratios, scales, STRIDES)
     for level, base in enumerate(gen.base_anchors):
         base = base.numpy().astype(np.float64)
-        np.testing.assert_allclose(base[:, 2] - base[:, 0], shapes[level, :, 0],
-                                   rtol=1e-6)
-        np.testing.assert_allclose(base[:, 3] - base[:, 1], shapes[level, :, 1],
-                                   rtol=1e-6)
+        np.testing.assert_allclose(
+            base[:, 2] - base[:, 0], shapes[level, :, 0], rtol=1e-6)
+        np.testing.assert_allclose(
+            base[:, 3] - base[:, 1], shapes[level, :, 1], rtol=1e-6)
         # mmdet centres base anchors on 0 (center_offset=0)
         np.testing.assert_allclose(base[:, 0] + base[:, 2], 0, atol=1e-4)
 
