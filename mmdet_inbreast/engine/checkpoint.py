@@ -8,12 +8,13 @@ message hub holds numpy scalars and arrays and ``HistoryBuffer`` objects
 
 This module replaces mmengine's loader for local files with one that keeps
 ``weights_only=True`` and allows exactly those types, only while it loads
-(``torch.serialization.safe_globals``; nothing is added globally).
+(``torch.serialization.safe_globals``; nothing is added globally, and
+entries the user had allowed globally before stay allowed after).
 ``builtins.getattr`` is *not* allowed as such: the name is bound to
 :func:`_history_buffer_getattr`, which hands out only ``HistoryBuffer``'s
-registered statistics methods. A checkpoint that pickles any other object
-(an arbitrary class, ``os.system`` via ``__reduce__``, ...) is still refused
-with ``pickle.UnpicklingError``.
+own statistics methods (min, max, current, mean). A checkpoint that pickles
+any other object (an arbitrary class, ``os.system`` via ``__reduce__``, ...)
+is still refused with ``pickle.UnpicklingError``.
 """
 from __future__ import annotations
 
@@ -26,11 +27,16 @@ from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
 
+#: The methods pickle writes as ``getattr(HistoryBuffer, name)`` (protocol
+#: 2 cannot name ``HistoryBuffer.mean`` directly). A fixed set: the class's
+#: ``_statistics_methods`` dict is filled from the checkpoint itself
+#: (``HistoryBuffer.__setstate__``), so it must not widen what is handed out.
+_HISTORY_BUFFER_METHODS = frozenset({'min', 'max', 'current', 'mean'})
+
+
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
     """``getattr`` restricted to ``HistoryBuffer``'s statistics methods."""
-    allowed = {'min', 'max', 'current', 'mean'} | set(
-        HistoryBuffer._statistics_methods)
-    if obj is HistoryBuffer and name in allowed:
+    if obj is HistoryBuffer and name in _HISTORY_BUFFER_METHODS:
         return getattr(obj, name)
     raise pickle.UnpicklingError(
         f'refused getattr({obj!r}, {name!r}) while loading a checkpoint: '
@@ -43,7 +49,12 @@ def _numpy_globals() -> list:
         np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
         np.uint32, np.uint64, np.float16, np.float32, np.float64,
         np.complex64, np.complex128)]
-    return [scalar, _reconstruct, np.ndarray, np.dtype, *dtype_classes]
+    # numpy < 2 wrote these as numpy.core.multiarray.*: checkpoints saved
+    # there (older environments, other machines) name the same functions.
+    legacy = [(scalar, 'numpy.core.multiarray.scalar'),
+              (_reconstruct, 'numpy.core.multiarray._reconstruct')]
+    return [scalar, _reconstruct, np.ndarray, np.dtype, *dtype_classes,
+            *legacy]
 
 
 def checkpoint_safe_globals() -> list:
@@ -69,8 +80,15 @@ def safe_torch_load(filename: Any, map_location: Optional[Any] = None) -> Any:
         pickle.UnpicklingError: If the file pickles anything outside the
             allowlist; the message names the file and what to do.
     """
+    # ``safe_globals`` removes its entries on exit, also those that were
+    # allowed globally before: add only the missing ones.
+    allowed = torch.serialization.get_safe_globals()
+    extra = [g for g in checkpoint_safe_globals() if g not in allowed]
+    # ``HistoryBuffer.__setstate__`` merges the pickled statistics methods
+    # into a dict shared by the class: put it back as it was afterwards.
+    methods = dict(HistoryBuffer._statistics_methods)
     try:
-        with torch.serialization.safe_globals(checkpoint_safe_globals()):
+        with torch.serialization.safe_globals(extra):
             return torch.load(filename, map_location=map_location,
                               weights_only=True)
     except pickle.UnpicklingError as e:
@@ -82,6 +100,9 @@ def safe_torch_load(filename: Any, map_location: Optional[Any] = None) -> Any:
             'you trust this file and its source, load it yourself with '
             'torch.load(..., weights_only=False) and re-save its '
             f"'state_dict'. Refused: {reason}") from None
+    finally:
+        HistoryBuffer._statistics_methods.clear()
+        HistoryBuffer._statistics_methods.update(methods)
 
 
 def load_from_local_safe(filename: str, map_location: Optional[Any] = None):

@@ -10,6 +10,9 @@ from mmcv.transforms.utils import cache_randomness
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import HorizontalBoxes
 
+#: Tolerance of the integer-origin arithmetic (pixels).
+_EPS = 1e-6
+
 
 def crop_positions(box: np.ndarray, crop: tuple[int, int],
                    image: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -27,16 +30,36 @@ def crop_positions(box: np.ndarray, crop: tuple[int, int],
 
     Returns:
         tuple[int, int, int, int]: (x_lo, x_hi, y_lo, y_hi), inclusive
-        bounds; empty along an axis when lo > hi (box larger than the crop).
+        bounds; empty along an axis when lo > hi (the box needs a larger
+        crop there, see :func:`crop_span`).
     """
     out = []
     for lo_edge, hi_edge, c, size in ((box[0], box[2], crop[0], image[0]),
                                       (box[1], box[3], crop[1], image[1])):
-        lo = int(np.ceil(hi_edge - c - 1e-6))
-        hi = int(np.floor(lo_edge + 1e-6))
+        lo = int(np.ceil(hi_edge - c - _EPS))
+        hi = int(np.floor(lo_edge + _EPS))
         inside_lo, inside_hi = min(0, size - c), max(0, size - c)
         out += [max(lo, inside_lo), min(hi, inside_hi)]
     return out[0], out[1], out[2], out[3]
+
+
+def crop_span(box: np.ndarray) -> tuple[float, float]:
+    """Smallest crop (width, height) that an *integer* origin can fit
+    around ``box``: ``x2 - floor(x1)`` and ``y2 - floor(y1)``.
+
+    A box 99.7 px wide at x1 = 10.5 needs a 101 px crop (origin 10 reaches
+    only 110, short of x2 = 110.2), not 100; :func:`crop_positions` is
+    non-empty along an axis exactly when the crop is at least this span
+    (for a box inside the image).
+
+    Args:
+        box (np.ndarray): (4,) x1, y1, x2, y2 in pixels.
+
+    Returns:
+        tuple[float, float]: (span_w, span_h) in pixels.
+    """
+    return (float(box[2] - np.floor(box[0] + _EPS)),
+            float(box[3] - np.floor(box[1] + _EPS)))
 
 
 @TRANSFORMS.register_module()
@@ -53,13 +76,18 @@ class MassPreservingRandomCrop(BaseTransform):
     (``cut_policy='drop'``) or kept with ``ignore_flag`` set
     (``cut_policy='ignore'``).
 
-    A box larger than the crop follows ``large_mass``:
+    A box fits when an integer origin can hold it (:func:`crop_span`:
+    ``x2 - floor(x1) <= cw``, likewise in y). A box that does not fit
+    follows ``large_mass``:
 
     - ``'shrink'``: the window around it is enlarged to
-      ``ceil(max(bw / cw, bh / ch) / margin)`` times the crop size, drawn
-      the same way, and resized down to the crop (image and boxes scale by
-      the same factor, recorded in ``scale_factor``); only that window is
-      resized, never the whole image.
+      ``(ceil(cw * f), ceil(ch * f))`` pixels with
+      ``f = max(span_w / cw, span_h / ch) / margin``, drawn the same way,
+      and resized down to the crop (``cv2.INTER_AREA``). Image and boxes
+      scale by ``(cw / win_w, ch / win_h)`` (the two differ slightly for a
+      non-square crop, from the rounding up), recorded in ``scale_factor``
+      and ``crop_scale``; only that window is resized, never the whole
+      image.
     - ``'skip'``: pick among the boxes that fit; if none fits, return None
       so that mmengine's dataset draws another image (training only).
     - ``'clip'``: the crop origin is drawn uniformly among origins whose
@@ -69,8 +97,10 @@ class MassPreservingRandomCrop(BaseTransform):
 
     **Negatives** (no non-ignored boxes): the origin is drawn uniformly
     among positions whose crop holds at least ``min_tissue`` non-zero
-    (breast) pixels, measured on a ``tissue_stride``-subsampled mask; if no
-    position reaches it, the most tissue-rich one is used.
+    (breast) pixels, measured on a ``tissue_stride``-subsampled mask
+    (origins on that grid; the fraction is exact to about
+    ``tissue_stride / crop size`` per axis); if no position reaches it, the
+    most tissue-rich one is used.
 
     Where the crop runs past the image (images smaller than the crop), the
     rest is padded with ``pad_val`` (raw background, 0).
@@ -95,7 +125,8 @@ class MassPreservingRandomCrop(BaseTransform):
 
     - crop_offset (tuple[float, float]): (x0, y0) of the crop in the input
       image, in input pixels.
-    - crop_scale (float): Factor applied to the window (1.0 unless shrunk).
+    - crop_scale (tuple[float, float]): (w_scale, h_scale) applied to the
+      window ((1.0, 1.0) unless shrunk).
     - crop_clipped (bool): The picked mass was clipped (``'clip'``).
 
     Args:
@@ -175,7 +206,7 @@ class MassPreservingRandomCrop(BaseTransform):
                              np.zeros(len(boxes_np), dtype=bool))
         candidates = np.flatnonzero(~ignore)
         cw, ch = self.crop_size
-        scale, clipped = 1.0, False
+        scale, clipped = (1.0, 1.0), False
 
         if len(candidates) == 0:
             x0, y0 = self._tissue_origin(img)
@@ -188,13 +219,16 @@ class MassPreservingRandomCrop(BaseTransform):
                 candidates = np.asarray(fits)
             pick = int(candidates[self._rand_index(len(candidates))])
             box = boxes_np[pick]
-            bw, bh = box[2] - box[0], box[3] - box[1]
             win_w, win_h = cw, ch
             if not self._fits(box) and self.large_mass == 'shrink':
-                factor = max(bw / cw, bh / ch) / self.margin
-                win_w, win_h = int(np.ceil(cw * factor)), int(
-                    np.ceil(ch * factor))
-                scale = cw / win_w
+                span_w, span_h = crop_span(box)
+                factor = max(span_w / cw, span_h / ch) / self.margin
+                win_w, win_h = int(np.ceil(cw * factor - _EPS)), int(
+                    np.ceil(ch * factor - _EPS))
+                # The rounding up keeps the span inside the window; a
+                # non-square crop then scales its two axes slightly apart.
+                win_w, win_h = max(win_w, cw), max(win_h, ch)
+                scale = (cw / win_w, ch / win_h)
             x_lo, x_hi, y_lo, y_hi = crop_positions(box, (win_w, win_h),
                                                     (w, h))
             if x_lo > x_hi or y_lo > y_hi:  # 'clip': too large on an axis
@@ -206,10 +240,12 @@ class MassPreservingRandomCrop(BaseTransform):
             x0, y0 = self._rand_origin(x_lo, x_hi, y_lo, y_hi)
 
         patch = self._extract(img, x0, y0, win_w, win_h)
-        if scale != 1.0:
-            patch = cv2.resize(patch, (cw, ch), interpolation=cv2.INTER_AREA)
-            results['scale_factor'] = tuple(
-                s * scale for s in results.get('scale_factor', (1.0, 1.0)))
+        if scale != (1.0, 1.0):
+            shrunk = cv2.resize(patch, (cw, ch), interpolation=cv2.INTER_AREA)
+            # cv2 drops a trailing channel axis of size 1: put it back.
+            patch = shrunk.reshape((ch, cw) + patch.shape[2:])
+            sf = results.get('scale_factor', (1.0, 1.0))
+            results['scale_factor'] = (sf[0] * scale[0], sf[1] * scale[1])
         results['img'] = patch
         results['img_shape'] = patch.shape[:2]
         results['crop_offset'] = (float(x0), float(y0))
@@ -221,8 +257,10 @@ class MassPreservingRandomCrop(BaseTransform):
         return results
 
     def _fits(self, box: np.ndarray) -> bool:
-        return (box[2] - box[0] <= self.crop_size[0]
-                and box[3] - box[1] <= self.crop_size[1])
+        """Whether an integer origin can hold ``box`` in a crop."""
+        span_w, span_h = crop_span(box)
+        return (span_w <= self.crop_size[0] + _EPS
+                and span_h <= self.crop_size[1] + _EPS)
 
     @staticmethod
     def _inside_range(lo_edge: float, hi_edge: float, c: int,
@@ -273,9 +311,11 @@ class MassPreservingRandomCrop(BaseTransform):
         return out
 
     def _crop_boxes(self, results: dict, boxes: np.ndarray, x0: int, y0: int,
-                    scale: float, keep: int) -> None:
+                    scale: tuple[float, float], keep: int) -> None:
         cw, ch = self.crop_size
-        shifted = (boxes - np.array([x0, y0, x0, y0], dtype=boxes.dtype)) * scale
+        shifted = boxes - np.array([x0, y0, x0, y0], dtype=boxes.dtype)
+        if scale != (1.0, 1.0):
+            shifted = shifted * np.array(scale * 2)
         clipped = shifted.copy()
         clipped[:, 0::2] = clipped[:, 0::2].clip(0, cw)
         clipped[:, 1::2] = clipped[:, 1::2].clip(0, ch)
@@ -294,8 +334,8 @@ class MassPreservingRandomCrop(BaseTransform):
         else:
             valid = visible
             new_ignore = ignore | low
-        results['gt_bboxes'] = HorizontalBoxes(clipped[valid],
-                                               dtype=results['gt_bboxes'].tensor.dtype)
+        results['gt_bboxes'] = HorizontalBoxes(
+            clipped[valid], dtype=results['gt_bboxes'].tensor.dtype)
         if 'gt_bboxes_labels' in results:
             results['gt_bboxes_labels'] = results['gt_bboxes_labels'][valid]
         results['gt_ignore_flags'] = new_ignore[valid]
