@@ -217,7 +217,9 @@ def _int_or_none(value: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def read_csv(path: str) -> dict[str, CsvRecord]:
+def read_csv(path: str,
+             duplicates: dict[str, str] | None = None
+             ) -> dict[str, CsvRecord]:
     """Read ``INbreast.csv``.
 
     The real file is ';'-separated with stray spaces around values and
@@ -227,6 +229,10 @@ def read_csv(path: str) -> dict[str, CsvRecord]:
 
     Args:
         path (str): Path of ``INbreast.csv``.
+        duplicates (dict[str, str], optional): If given, a key that
+            appears on more than one row is left out of the result (which
+            row is right cannot be told) and stored here with a message
+            naming the lines. Defaults to None: a duplicate raises.
 
     Returns:
         dict[str, CsvRecord]: Image key -> record, in file order.
@@ -234,7 +240,7 @@ def read_csv(path: str) -> dict[str, CsvRecord]:
     Raises:
         FileNotFoundError: If the file does not exist.
         ReleaseError: If a required column is missing, a ``File Name`` is not
-            8 digits, or a key appears twice.
+            8 digits, or (without ``duplicates``) a key appears twice.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(
@@ -259,6 +265,7 @@ def read_csv(path: str) -> dict[str, CsvRecord]:
         return row[i] if i < len(row) else ''
 
     records: dict[str, CsvRecord] = {}
+    repeated: dict[str, list[int]] = {}
     for line, row in rows[1:]:
         key = get(row, 'File Name')
         if not re.fullmatch(r'\d{8}', key):
@@ -266,9 +273,12 @@ def read_csv(path: str) -> dict[str, CsvRecord]:
                 f'{path}:{line}: File Name {key!r} is not an 8-digit image '
                 'key; is this the INbreast.csv of the release?')
         if key in records:
-            raise ReleaseError(
-                f'{path}:{line}: duplicate File Name {key} (first on line '
-                f'{records[key].line}); remove one of the two rows')
+            if duplicates is None:
+                raise ReleaseError(
+                    f'{path}:{line}: duplicate File Name {key} (first on '
+                    f'line {records[key].line}); remove one of the two rows')
+            repeated.setdefault(key, [records[key].line]).append(line)
+            continue
         birads = get(row, 'Bi-Rads')
         records[key] = CsvRecord(
             file_name=key,
@@ -278,6 +288,11 @@ def read_csv(path: str) -> dict[str, CsvRecord]:
             birads=birads,
             birads_category=int(birads[0]) if birads[:1].isdigit() else None,
             line=line)
+    for key, lines in repeated.items():
+        del records[key]
+        duplicates[key] = (
+            f'{path}: File Name {key} on lines {lines}; the image is left '
+            'out: remove all but one of these rows')
     return records
 
 
@@ -336,13 +351,32 @@ def read_xml(path: str,
             '); expected an OsiriX ROI export')
     rois: list[Roi] = []
     for image in images:
-        for i, roi in enumerate(image.get('ROIs', []) or []):
+        roi_list = image.get('ROIs', []) if isinstance(image, dict) else None
+        if not isinstance(roi_list, list):
+            raise ReleaseError(
+                f"{path}: an 'Images' entry is {type(image).__name__} "
+                f"{_short(image)} or has ROIs that are not an array; expected "
+                'a dict with a ROIs array (OsiriX ROI export)')
+        for i, roi in enumerate(roi_list):
+            if not isinstance(roi, dict):
+                raise ReleaseError(
+                    f'{path}: ROI {i} is {type(roi).__name__} {_short(roi)}, '
+                    'not a dict; expected an OsiriX ROI export')
             name = str(roi.get('Name', ''))
             raw_points = roi.get('Point_px', []) or []
+            if not isinstance(raw_points, list):
+                raise ReleaseError(
+                    f'{path}: ROI {i} ({name.strip()!r}) has Point_px '
+                    f"{_short(raw_points)}, not an array of '(x, y)' strings; "
+                    'expected an OsiriX ROI export')
             points = np.array([_parse_point(p, path) for p in raw_points],
                               dtype=np.float64).reshape(-1, 2)
             n_declared = roi.get('NumberOfPoints')
-            if n_declared is not None and int(n_declared) != len(points):
+            if n_declared is not None and not isinstance(n_declared, int):
+                raise ReleaseError(
+                    f'{path}: ROI {i} ({name.strip()!r}) has NumberOfPoints '
+                    f'{_short(n_declared)}, not an <integer>; re-export it')
+            if n_declared is not None and n_declared != len(points):
                 raise ReleaseError(
                     f'{path}: ROI {i} ({name.strip()!r}) declares '
                     f'NumberOfPoints={n_declared} but has {len(points)} '
@@ -354,6 +388,12 @@ def read_xml(path: str,
                 points = _check_points(points, height, width, path, i, name)
             rois.append(Roi(name=name, lesion=lesion_type(name), points=points))
     return rois
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """``repr`` of a value, cut to ``limit`` characters for messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + '...'
 
 
 def _check_points(points: np.ndarray, height: int, width: int, path: str,
@@ -370,25 +410,203 @@ def _check_points(points: np.ndarray, height: int, width: int, path: str,
     return np.clip(points, 0, [width, height])
 
 
-def read_dicom_size(path: str) -> tuple[int, int]:
-    """(height, width) from a DICOM header, without decoding pixel data.
+#: Install hint for pydicom pixel decoders.
+DECODER_HINT = ('pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg '
+                'pylibjpeg-rle (JPEG, JPEG 2000, RLE), pip install pyjpegls '
+                '(JPEG-LS) or pip install python-gdcm (all)')
+
+
+@dataclass
+class PixelHeader:
+    """The pixel-module values of a DICOM header that the loader relies on.
+
+    Attributes:
+        rows, columns (int): Image height and width (pixels).
+        bits_allocated, bits_stored (int): INbreast: 16 and 14.
+        pixel_representation (int): 0 unsigned, 1 signed.
+        photometric (str): ``'MONOCHROME1'`` or ``'MONOCHROME2'``.
+        transfer_syntax (UID | None): From the file meta, if any.
+    """
+    rows: int
+    columns: int
+    bits_allocated: int
+    bits_stored: int
+    pixel_representation: int
+    photometric: str
+    transfer_syntax: object = None
+
+
+def _header_int(ds, keyword: str, path: str, default: int | None = None
+                ) -> int | None:
+    """``int(ds.<keyword>)`` or a :class:`ReleaseError` that shows the bad
+    value (pydicom keeps an unparsable IS/US value as a string)."""
+    value = ds.get(keyword, default)
+    if value is None or value == '':
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ReleaseError(
+            f'{path}: DICOM header {keyword} = {_short(value)} is not an '
+            'integer; the header is damaged, copy the file again') from None
+
+
+def check_pixel_header(ds, path: str) -> PixelHeader:
+    """Check that a DICOM dataset holds one 2-D grayscale image.
+
+    Only the header is looked at (works on a dataset read with
+    ``stop_before_pixels=True`` or ``defer_size``); the presence and length
+    of the pixel data are checked by :func:`read_dicom_size`.
+
+    Args:
+        ds (pydicom.Dataset): The dataset.
+        path (str): Its file, for messages.
+
+    Returns:
+        PixelHeader: The checked values.
 
     Raises:
-        ReleaseError: If the file is not DICOM or lacks Rows/Columns.
+        ReleaseError: Missing Rows/Columns, colour or palette data, more than
+            one frame (3-D or multi-frame), an unsupported bit depth, or an
+            unparsable value; each message names the file and the fix.
+    """
+    rows = _header_int(ds, 'Rows', path)
+    columns = _header_int(ds, 'Columns', path)
+    if not rows or not columns:
+        raise ReleaseError(
+            f'{path}: DICOM header has no image size (Rows={rows}, '
+            f'Columns={columns}); the file is truncated or not an image: '
+            'copy it again from the release')
+    samples = _header_int(ds, 'SamplesPerPixel', path, 1)
+    frames = _header_int(ds, 'NumberOfFrames', path, 1)
+    bits_alloc = _header_int(ds, 'BitsAllocated', path, 0)
+    bits_stored = _header_int(ds, 'BitsStored', path, bits_alloc)
+    pixel_rep = _header_int(ds, 'PixelRepresentation', path, 0)
+    photometric = str(ds.get('PhotometricInterpretation', 'MONOCHROME2'))
+    if samples != 1 or not photometric.startswith('MONOCHROME'):
+        raise ReleaseError(
+            f'{path}: {samples}-sample {photometric} image; a mammogram is '
+            'single-channel MONOCHROME1/2 grayscale: this file is not one')
+    if frames != 1:
+        raise ReleaseError(
+            f'{path}: {frames} frames (3-D or multi-frame data, e.g. '
+            'tomosynthesis); only 2-D single-frame mammograms are supported: '
+            'export the 2-D (synthesised or FFDM) image instead')
+    if bits_alloc not in (8, 16) or not 1 < bits_stored <= bits_alloc:
+        raise ReleaseError(
+            f'{path}: BitsAllocated={bits_alloc or "missing"}, BitsStored='
+            f'{bits_stored or "missing"}; expected 8 or 16 bits allocated '
+            '(INbreast: 16, 14 stored): this is not a mammogram export this '
+            'loader understands')
+    meta = getattr(ds, 'file_meta', None)
+    tsyntax = meta.get('TransferSyntaxUID') if meta is not None else None
+    return PixelHeader(rows, columns, bits_alloc, bits_stored, pixel_rep,
+                       photometric, tsyntax)
+
+
+def missing_decoder(tsyntax) -> str | None:
+    """Why pixel data of this transfer syntax cannot be decoded here, or
+    None if a pydicom decoder plugin is installed for it.
+
+    Args:
+        tsyntax (pydicom.uid.UID | None): Transfer syntax of the file.
+
+    Returns:
+        str | None: e.g. ``"JPEG-LS Lossless Image Compression: no decoder
+        installed (gdcm - requires gdcm>=3.0.10, ...)"``.
+    """
+    if tsyntax is None or not tsyntax.is_compressed:
+        return None
+    try:
+        from pydicom.pixels import get_decoder
+        decoder = get_decoder(tsyntax)
+    except NotImplementedError:
+        return f'{tsyntax.name}: pydicom has no decoder for it at all'
+    except ImportError:  # pydicom < 3: let decoding tell
+        return None
+    if decoder.is_available:
+        return None
+    missing = '; '.join(getattr(decoder, 'missing_dependencies', []) or [])
+    return (f'{tsyntax.name}: no decoder installed'
+            + (f' ({missing})' if missing else ''))
+
+
+def read_dicom_size(path: str) -> tuple[int, int]:
+    """(height, width) from a DICOM header, checking that the file holds a
+    decodable 2-D grayscale image, without decoding pixel data.
+
+    The pixel data are not read (``defer_size``): their presence is checked,
+    and for uncompressed files their length against Rows x Columns x
+    BitsAllocated and against the file size, so a truncated copy is caught
+    here, while the dataset is scanned, not in a training worker.
+
+    Raises:
+        ReleaseError: If the file is not DICOM or is truncated, lacks
+            Rows/Columns or pixel data, is not a single-frame grayscale
+            image of 8 or 16 bits, or is compressed with no installed
+            decoder. The message names the file and the fix.
     """
     import pydicom
+    from pydicom.dataelem import RawDataElement
+    from pydicom.tag import Tag
     try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
-        return int(ds.Rows), int(ds.Columns)
+        ds = pydicom.dcmread(path, defer_size=1024)
     except Exception as e:
         raise ReleaseError(
-            f'{path}: cannot read Rows/Columns from the DICOM header '
-            f'({type(e).__name__}: {e}); the file is truncated or not DICOM, '
-            're-copy it from the release') from None
+            f'{path}: cannot read the DICOM header ({type(e).__name__}: '
+            f'{e}); the file is truncated or not DICOM, re-copy it from the '
+            'release') from None
+    elem = ds._dict.get(Tag(0x7FE00010)) if hasattr(ds, '_dict') else None
+    if elem is None:
+        raise ReleaseError(
+            f'{path}: no pixel data (SOP class '
+            f"{ds.get('SOPClassUID', 'unknown')}); the file is truncated "
+            '(copy it again) or not an image (a report, plan or DICOMDIR): '
+            'pass mammogram images only')
+    header = check_pixel_header(ds, path)
+    reason = missing_decoder(header.transfer_syntax)
+    if reason is not None:
+        raise ReleaseError(
+            f'{path}: pixel data are compressed with {reason}; '
+            f'{DECODER_HINT}')
+    # Compressed or deflated data have no fixed length to check here.
+    compressed = header.transfer_syntax is not None and (
+        header.transfer_syntax.is_compressed
+        or header.transfer_syntax.is_deflated)
+    # A fresh dataset holds a RawDataElement: its value is None when
+    # deferred (then the bytes left in the file are what there is) or the
+    # bytes read, when shorter than defer_size.
+    length = getattr(elem, 'length', None)
+    value = elem.value if isinstance(elem, RawDataElement) else None
+    if isinstance(value, (bytes, bytearray)):
+        available = len(value)
+    elif length is not None and getattr(elem, 'value_tell', None) is not None:
+        available = os.path.getsize(path) - elem.value_tell
+    else:
+        length = None
+    if not compressed and length is not None and length != 0xFFFFFFFF:
+        need = header.rows * header.columns * header.bits_allocated // 8
+        have = min(length, available)
+        if have < need:
+            raise ReleaseError(
+                f'{path}: pixel data hold {have} bytes but Rows x Columns x '
+                f'BitsAllocated ({header.rows} x {header.columns} x '
+                f'{header.bits_allocated} bits) need {need}; the file is '
+                'truncated, copy it again from the release')
+    return header.rows, header.columns
 
 
-def list_dicoms(folder: str) -> tuple[dict[str, DicomName], list[str]]:
+def list_dicoms(folder: str,
+                duplicates: dict[str, str] | None = None
+                ) -> tuple[dict[str, DicomName], list[str]]:
     """Index ``AllDICOMs/`` by image key.
+
+    Args:
+        folder (str): The ``AllDICOMs`` folder.
+        duplicates (dict[str, str], optional): If given, a key carried by
+            more than one file is left out of the index and stored here with
+            a message naming the files. Defaults to None: a duplicate
+            raises.
 
     Returns:
         tuple: (key -> :class:`DicomName`, names that do not follow the
@@ -396,7 +614,8 @@ def list_dicoms(folder: str) -> tuple[dict[str, DicomName], list[str]]:
 
     Raises:
         FileNotFoundError: If the folder does not exist.
-        ReleaseError: If two DICOM files carry the same key.
+        ReleaseError: If (without ``duplicates``) two DICOM files carry the
+            same key.
     """
     if not osp.isdir(folder):
         raise FileNotFoundError(
@@ -404,6 +623,7 @@ def list_dicoms(folder: str) -> tuple[dict[str, DicomName], list[str]]:
             'folder')
     found: dict[str, DicomName] = {}
     odd: list[str] = []
+    repeated: dict[str, list[str]] = {}
     for name in sorted(os.listdir(folder)):
         if not name.lower().endswith('.dcm'):
             continue
@@ -413,11 +633,19 @@ def list_dicoms(folder: str) -> tuple[dict[str, DicomName], list[str]]:
             continue
         parts.path = osp.join(folder, name)
         if parts.file_name in found:
-            raise ReleaseError(
-                f'{folder}: duplicate image key {parts.file_name} in '
-                f'{osp.basename(found[parts.file_name].path)} and {name}; '
-                'remove the copy')
+            first = osp.basename(found[parts.file_name].path)
+            if duplicates is None:
+                raise ReleaseError(
+                    f'{folder}: duplicate image key {parts.file_name} in '
+                    f'{first} and {name}; remove the copy')
+            repeated.setdefault(parts.file_name, [first]).append(name)
+            continue
         found[parts.file_name] = parts
+    for key, names in repeated.items():
+        del found[key]
+        duplicates[key] = (
+            f'{folder}: image key {key} in {len(names)} files {names}; the '
+            'image is left out: remove the copies')
     return found, odd
 
 
@@ -499,8 +727,9 @@ def scan_release(data_root: str,
             boxes. Defaults to ``('mass',)``.
         keys (Sequence[str], optional): Only these image keys (a split);
             keys missing from the CSV raise. Defaults to all CSV rows.
-        strict (bool): Raise on the first broken file instead of skipping
-            the image and recording the error. Defaults to False.
+        strict (bool): Raise on the first broken file or duplicate key
+            instead of skipping the image and recording the error.
+            Defaults to False.
         csv_file, dicom_dir, xml_dir (str): Names inside ``data_root``.
 
     Returns:
@@ -514,22 +743,33 @@ def scan_release(data_root: str,
             f'lesion types {sorted(unknown_types)} are not in the name table; '
             f'known: {sorted(set(LESION_NAMES.values()))}')
     csv_path = osp.join(data_root, csv_file)
-    rows = read_csv(csv_path)
-    dicoms, odd_dicoms = list_dicoms(osp.join(data_root, dicom_dir))
+    # Duplicate keys raise in strict mode; otherwise the key is left out
+    # and reported (which row or file is right cannot be told).
+    dup_rows: dict[str, str] | None = None if strict else {}
+    dup_files: dict[str, str] | None = None if strict else {}
+    rows = read_csv(csv_path, duplicates=dup_rows)
+    dicoms, odd_dicoms = list_dicoms(
+        osp.join(data_root, dicom_dir), duplicates=dup_files)
+    csv_keys = list(rows) + list(dup_rows or {})
+    duplicated = {k: ('duplicate DICOM key', m)
+                  for k, m in (dup_files or {}).items() if k in csv_keys}
+    duplicated.update({k: ('duplicate CSV row', m)
+                       for k, m in (dup_rows or {}).items()})
     xml_folder = osp.join(data_root, xml_dir)
     xml_keys = {osp.splitext(n)[0] for n in os.listdir(xml_folder)
                 if n.lower().endswith('.xml')} if osp.isdir(xml_folder) else set()
 
     report = ScanReport()
-    report.xml_without_csv = sorted(k for k in xml_keys if k not in rows)
-    report.dicom_without_csv = sorted(k for k in dicoms if k not in rows)
+    report.xml_without_csv = sorted(k for k in xml_keys if k not in csv_keys)
+    report.dicom_without_csv = sorted(
+        k for k in list(dicoms) + list(dup_files or {}) if k not in csv_keys)
     for name in odd_dicoms:
         report.skip('DICOM name not <key>_<hash>_MG_<L|R>_<view>_ANON.dcm', name)
 
     if keys is None:
-        selected = list(rows)
+        selected = csv_keys
     else:
-        missing = [k for k in keys if k not in rows]
+        missing = [k for k in keys if k not in csv_keys]
         if missing:
             raise ReleaseError(
                 f'{csv_path}: the split lists {len(missing)} key(s) that are '
@@ -540,6 +780,10 @@ def scan_release(data_root: str,
 
     records: list[ImageRecord] = []
     for key in selected:
+        if key in duplicated:
+            reason, message = duplicated[key]
+            report.skip(reason, key, message)
+            continue
         row = rows[key]
         dcm = dicoms.get(key)
         if dcm is None:

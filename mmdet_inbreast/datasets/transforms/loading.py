@@ -8,20 +8,33 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmdet.registry import TRANSFORMS
 
-#: Packages that give pydicom decoders, by transfer-syntax family.
-_DECODER_HINT = ('pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg '
-                 '(JPEG, JPEG-LS, JPEG 2000) or pip install python-gdcm')
+from ..release import (DECODER_HINT, ReleaseError, check_pixel_header,
+                       missing_decoder)
+
+
+def _decoder_plugins(tsyntax) -> list[str]:
+    """Names of the installed pydicom decoder plugins for a syntax."""
+    try:
+        from pydicom.pixels import get_decoder
+        return list(get_decoder(tsyntax).available_plugins)
+    except Exception:
+        return ['unknown']
 
 
 def read_dicom_pixels(path: str,
                       apply_voi_lut: bool = False) -> tuple[np.ndarray, dict]:
     """Decode one single-frame grayscale DICOM to a 2-D array.
 
-    Rescale slope/intercept are applied (the result stays ``uint16`` when
-    they are the identity and the data are unsigned, ``float32``
-    otherwise); MONOCHROME1 is inverted so that 0 is black background, as in
-    MONOCHROME2; with ``apply_voi_lut`` the VOI LUT or window of the file is
-    applied (``float32``).
+    The DICOM display chain is followed in its order: rescale slope and
+    intercept (modality LUT) first; then, with ``apply_voi_lut``, the
+    file's VOI LUT or window (on the rescaled values, as the standard
+    defines it); MONOCHROME1 is inverted last (``top - x``, ``top`` being
+    the largest value of the range: ``(2**BitsStored - 1) * slope +
+    intercept`` (``2**(BitsStored - 1) - 1`` for signed data) or the VOI
+    output maximum) so that 0 is black background,
+    as in MONOCHROME2. The result stays ``uint16``/``uint8`` when the
+    rescale is the identity, the data are unsigned and no VOI LUT applies
+    (INbreast); otherwise it is ``float32``.
 
     Args:
         path (str): DICOM file.
@@ -36,10 +49,10 @@ def read_dicom_pixels(path: str,
     Raises:
         FileNotFoundError: If ``path`` does not exist.
         ValueError: Not DICOM, truncated, no pixel data, colour, multi-frame
-            or 3-D data, an unsupported bit depth; each message names the
-            file and the fix.
-        RuntimeError: Compressed pixel data without an installed decoder
-            (the message names the packages to install).
+            or 3-D data, an unsupported bit depth or a damaged header value;
+            each message names the file and the fix.
+        RuntimeError: Compressed pixel data that no installed decoder
+            decodes (the message names the packages to install).
     """
     import pydicom
     from pydicom.errors import InvalidDicomError
@@ -58,41 +71,25 @@ def read_dicom_pixels(path: str,
     if 'PixelData' not in ds:
         raise ValueError(
             f'{path}: no pixel data (SOP class '
-            f"{ds.get('SOPClassUID', 'unknown')}); this is not an image, "
-            '(a report, plan or DICOMDIR?): pass mammogram images only')
-    samples = int(ds.get('SamplesPerPixel', 1) or 1)
-    frames = int(ds.get('NumberOfFrames', 1) or 1)
-    photometric = str(ds.get('PhotometricInterpretation', 'MONOCHROME2'))
-    bits_alloc = int(ds.get('BitsAllocated', 0) or 0)
-    bits_stored = int(ds.get('BitsStored', bits_alloc) or bits_alloc)
-    if samples != 1 or not photometric.startswith('MONOCHROME'):
-        raise ValueError(
-            f'{path}: {samples}-sample {photometric} image; a mammogram is '
-            'single-channel MONOCHROME1/2 grayscale: this file is not one')
-    if frames != 1:
-        raise ValueError(
-            f'{path}: {frames} frames (3-D or multi-frame data, e.g. '
-            'tomosynthesis); only 2-D single-frame mammograms are supported: '
-            'export the 2-D (synthesised or FFDM) image instead')
-    if bits_alloc not in (8, 16) or not 1 < bits_stored <= bits_alloc:
-        raise ValueError(
-            f'{path}: BitsAllocated={bits_alloc}, BitsStored={bits_stored}; '
-            'expected 8 or 16 bits allocated (INbreast: 16, 14 stored): '
-            'this is not a mammogram export this loader understands')
-    tsyntax = ds.file_meta.get('TransferSyntaxUID') if 'file_meta' in dir(
-        ds) and ds.file_meta is not None else None
+            f"{ds.get('SOPClassUID', 'unknown')}); the file is truncated "
+            '(copy it again) or not an image (a report, plan or DICOMDIR): '
+            'pass mammogram images only')
+    try:
+        header = check_pixel_header(ds, path)
+    except ReleaseError as e:
+        raise ValueError(str(e)) from None
+    tsyntax = header.transfer_syntax
     try:
         pixels = ds.pixel_array
-    except (RuntimeError, NotImplementedError) as e:
+    except Exception as e:
         if tsyntax is not None and tsyntax.is_compressed:
+            reason = missing_decoder(tsyntax) or (
+                f'{tsyntax.name}: the installed decoder(s) '
+                f'({", ".join(_decoder_plugins(tsyntax))}) failed on it')
             raise RuntimeError(
-                f'{path}: pixel data are compressed ({tsyntax.name}) and no '
-                f'installed package decodes them; {_DECODER_HINT}. '
-                f'pydicom said: {e}') from None
-        raise ValueError(
-            f'{path}: cannot decode pixel data ({type(e).__name__}: {e}); '
-            'the file is truncated or damaged, copy it again') from None
-    except Exception as e:  # ValueError on a short PixelData, etc.
+                f'{path}: pixel data are compressed with {reason}; '
+                f'{DECODER_HINT}. pydicom said: {type(e).__name__}: '
+                f'{e}') from None
         raise ValueError(
             f'{path}: cannot decode pixel data ({type(e).__name__}: {e}); '
             'the file is truncated or damaged, copy it again') from None
@@ -101,22 +98,38 @@ def read_dicom_pixels(path: str,
             f'{path}: decoded pixel array has shape {pixels.shape}; expected '
             '(rows, columns) of a 2-D mammogram')
 
-    slope = float(ds.get('RescaleSlope', 1) or 1)
-    intercept = float(ds.get('RescaleIntercept', 0) or 0)
+    try:
+        slope = float(ds.get('RescaleSlope', 1) or 1)
+        intercept = float(ds.get('RescaleIntercept', 0) or 0)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{path}: RescaleSlope {ds.get('RescaleSlope')!r} / "
+            f"RescaleIntercept {ds.get('RescaleIntercept')!r} are not "
+            'numbers; the header is damaged, copy the file again') from None
     if (slope, intercept) != (1.0, 0.0) or pixels.dtype.kind == 'i':
-        pixels = pixels.astype(np.float32) * slope + intercept
-    if photometric == 'MONOCHROME1':
-        top = (2**bits_stored - 1) * slope + intercept
-        pixels = (top - pixels).astype(pixels.dtype, copy=False)
+        pixels = pixels.astype(np.float32) * np.float32(slope) + np.float32(
+            intercept)
+    # Largest value of the current range, for MONOCHROME1 inversion.
+    stored_max = 2**(header.bits_stored - header.pixel_representation) - 1
+    top = stored_max * slope + intercept
     if apply_voi_lut:
         from pydicom.pixels import apply_voi_lut as _voi
-        pixels = _voi(pixels.astype(np.float32), ds).astype(np.float32)
+        voi = _voi(pixels.astype(np.float32), ds)
+        if ds.get('VOILUTSequence'):
+            top = float(2**int(ds.VOILUTSequence[0].LUTDescriptor[2]) - 1)
+        pixels = np.asarray(voi, dtype=np.float32)
+    if header.photometric == 'MONOCHROME1':
+        if pixels.dtype.kind == 'u':
+            top_int = np.asarray(int(round(top)), dtype=pixels.dtype)
+            pixels = top_int - np.minimum(pixels, top_int)
+        else:
+            pixels = (np.float32(top) - pixels).astype(np.float32)
     if pixels.dtype not in (np.uint16, np.uint8, np.float32):
         pixels = pixels.astype(np.float32)
     spacing = ds.get('PixelSpacing') or ds.get('ImagerPixelSpacing')
     meta = dict(
-        bits_stored=bits_stored,
-        photometric=photometric,
+        bits_stored=header.bits_stored,
+        photometric=header.photometric,
         pixel_spacing=tuple(float(s) for s in spacing) if spacing else None,
         transfer_syntax=str(tsyntax.name) if tsyntax is not None else None)
     return pixels, meta
@@ -132,8 +145,10 @@ class LoadDicomImage(BaseTransform):
     on the crop only (see :class:`ZeroIgnoringNormalize`).
 
     If ``cache_dir`` is set and ``<cache_dir>/<file_name>.npy`` exists
-    (written once by ``tools/cache_images.py``), it is memory-mapped instead
-    of decoding the DICOM.
+    (written once by ``tools/cache_images.py``, see
+    :mod:`mmdet_inbreast.datasets.cache`), it is memory-mapped instead of
+    decoding the DICOM. This transform does not compare the file with the
+    DICOM: rerun the cache tool when the release changes.
 
     Required Keys:
 
