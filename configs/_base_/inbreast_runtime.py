@@ -2,6 +2,8 @@ _base_ = 'mmdet::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['mmdet_inbreast'], allow_failed_imports=False)
 default_hooks = dict(
+    # Crops depend on (seed, epoch) only: resuming gives the same weights.
+    epoch_seed=dict(type='EpochSeedHook'),
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
                     save_best='coco/bbox_mAP_50', rule='greater'))

@@ -36,7 +36,10 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=1,
     num_workers=2,
-    persistent_workers=True,
+    # Workers restart each epoch and seed numpy from torch's per-epoch seed,
+    # so every epoch draws fresh crops and a resumed run draws the same ones.
+    persistent_workers=False,
+    worker_init_fn=dict(type='inbreast_worker_init_fn'),
     pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),

@@ -1,4 +1,6 @@
 from .channels_last_hook import ChannelsLastHook
+from .epoch_seed_hook import EpochSeedHook, inbreast_worker_init_fn
 from .freeze_backbone_hook import FreezeBackboneHook
 
-__all__ = ['ChannelsLastHook', 'FreezeBackboneHook']
+__all__ = ['ChannelsLastHook', 'EpochSeedHook', 'FreezeBackboneHook',
+           'inbreast_worker_init_fn']
