@@ -18,7 +18,7 @@ from mmengine.runner import Runner
 
 import mmdet_inbreast  # noqa: F401  (registers the components)
 from mmdet_inbreast.utils import (apply_cfg_options, set_data_root,
-                                  set_work_dir)
+                                  set_work_dir, write_metrics)
 
 
 def parse_args() -> argparse.Namespace:
@@ -28,6 +28,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--work-dir', help='the dir to save the metrics')
     parser.add_argument('--out', type=str,
                         help='dump predictions to a pickle file')
+    parser.add_argument('--metrics-out',
+                        help='also write the test metrics to this JSON file')
     parser.add_argument('--show', action='store_true',
                         help='show prediction results')
     parser.add_argument('--show-dir',
@@ -81,7 +83,9 @@ def main() -> None:
             dict(type='DumpDetResults', out_file_path=args.out))
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
-    runner.test()
+    metrics = runner.test()
+    if args.metrics_out:
+        write_metrics(metrics, args.metrics_out)
 
 
 if __name__ == '__main__':

@@ -4,6 +4,7 @@
 _base_ = ['../retina_patch.py', './_demo_settings.py']
 model = {{_base_.demo_model}}
 default_hooks = {{_base_.demo_hooks}}
+optim_wrapper = {{_base_.demo_optim_wrapper}}
 train_dataloader = dict(
     batch_size=8,
     num_workers=0,

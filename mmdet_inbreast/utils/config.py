@@ -116,3 +116,13 @@ def to_plain(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [to_plain(v) for v in obj]
     return obj
+
+
+def write_metrics(metrics: dict, path: str) -> None:
+    """Write a metrics dict (numpy/torch scalars allowed) to JSON."""
+    import json
+    import os
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump({k: float(v) if hasattr(v, '__float__') else v
+                   for k, v in metrics.items()}, f, indent=2)
