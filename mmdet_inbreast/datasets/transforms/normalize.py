@@ -70,7 +70,8 @@ class ZeroIgnoringNormalize(BaseTransform):
 
     Modified Keys:
 
-    - img (np.ndarray): (H, W, num_channels) ``float32``.
+    - img (np.ndarray): (H, W, num_channels) ``float32``, a view of a
+      channels-first buffer (``PackDetInputs`` packs it without a copy).
 
     Added Keys:
 
@@ -120,13 +121,13 @@ class ZeroIgnoringNormalize(BaseTransform):
                     f'channel before ZeroIgnoringNormalize, got shape '
                     f'{img.shape}; put it before any channel expansion')
             img = img[..., 0]
-        out = np.empty(img.shape + (1, ), dtype=np.float32)
-        np.subtract(img, np.float32(self.mean), out=out[..., 0],
-                    dtype=np.float32)
-        out *= np.float32(1.0 / self.std)
-        if self.num_channels > 1:
-            out = np.repeat(out, self.num_channels, axis=2)
-        results['img'] = out
+        # Written channels-first and returned as an (H, W, C) view, so that
+        # PackDetInputs' transpose to (C, H, W) needs no copy.
+        out = np.empty((self.num_channels, ) + img.shape, dtype=np.float32)
+        np.subtract(img, np.float32(self.mean), out=out[0], dtype=np.float32)
+        out[0] *= np.float32(1.0 / self.std)
+        out[1:] = out[0]
+        results['img'] = out.transpose(1, 2, 0)
         results['img_norm_cfg'] = dict(
             mean=self.mean, std=self.std, to_rgb=False)
         results['background_value'] = self.background_value
