@@ -10,3 +10,12 @@ __all__ = [
     'froc_table', 'history_panels', 'history_table', 'load_froc_json',
     'load_history', 'plot_froc_curves', 'plot_histories', 'run_label'
 ]
+from .mammogram import (GT_COLOR, PRED_COLOR, ImageHits, contact_sheet,
+                        downscale, draw_boxes, image_hits, rank_images,
+                        render_mammogram, save_rgb, window_for_display)
+
+__all__ += [
+    'GT_COLOR', 'PRED_COLOR', 'ImageHits', 'contact_sheet', 'downscale',
+    'draw_boxes', 'image_hits', 'rank_images', 'render_mammogram', 'save_rgb',
+    'window_for_display'
+]

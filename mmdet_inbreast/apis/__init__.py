@@ -1,0 +1,25 @@
+"""High-level APIs: DICOM inference, split visualisation, config sweeps.
+
+Not imported by ``mmdet_inbreast/__init__.py`` (nothing here registers a
+component); import it as ``from mmdet_inbreast.apis import ...``.
+"""
+from .inference import (DEFAULT_MODALITIES, DicomPrediction, InferenceReport,
+                        build_dicom_pipeline, check_dicom_header,
+                        dicom_inference_pipeline_cfg, find_dicom_files,
+                        infer_dicoms, init_inbreast_detector,
+                        load_split_infos, predict_dicom, visualize_split)
+from .sweep import (METRIC_COLUMNS, SUMMARY_COLUMNS, SweepRun, collect_row,
+                    find_checkpoint, find_test_metrics, plan_sweep, run_state,
+                    run_sweep, summary_table, test_command, train_command,
+                    train_time_from_logs, write_summary)
+
+__all__ = [
+    'DEFAULT_MODALITIES', 'DicomPrediction', 'InferenceReport',
+    'METRIC_COLUMNS', 'SUMMARY_COLUMNS', 'SweepRun', 'build_dicom_pipeline',
+    'check_dicom_header', 'collect_row', 'dicom_inference_pipeline_cfg',
+    'find_checkpoint', 'find_dicom_files', 'find_test_metrics',
+    'infer_dicoms', 'init_inbreast_detector', 'load_split_infos',
+    'plan_sweep', 'predict_dicom', 'run_state', 'run_sweep', 'summary_table',
+    'test_command', 'train_command', 'train_time_from_logs',
+    'visualize_split', 'write_summary'
+]

@@ -1,0 +1,562 @@
+"""Inference on DICOM mammograms: a detector from a config and checkpoint,
+predictions in original-image pixels, JSON and overlays.
+
+The test pipeline used here is the config's own test pipeline minus
+``LoadAnnotations`` (:func:`dicom_inference_pipeline_cfg`): it starts from a
+DICOM path (``LoadDicomImage``), keeps ``Resize`` if the config has one,
+normalises with the config's ``ZeroIgnoringNormalize`` statistics and packs
+``background_value`` for the background padding. mmdet's heads divide the
+boxes by ``scale_factor`` (``rescale=True``), so predictions come back in
+the pixels of the DICOM as stored (``LoadDicomImage`` sets ``(1.0, 1.0)``;
+``Resize`` multiplies it). Predictions are therefore the ones
+``tools/test.py`` evaluates, without needing a CSV, XML or split file.
+The normalisation statistics are not in the checkpoint: the config's
+``stats_file`` (or ``stats_file=``/``--stats-file``) must be readable.
+
+Which files are mammograms: the detector was trained on full-field digital
+mammograms only, so :func:`predict_dicom` refuses, with a ``ValueError``
+that names the file, DICOMs whose ``Modality`` is not in ``modalities``
+(``('MG',)`` by default; a file without ``Modality`` is accepted). A CT
+slice would decode and produce boxes, but they would mean nothing; pass
+``modalities=None`` (``--any-modality``) to run anyway. Files that cannot be
+decoded as one 2-D grayscale frame (no pixel data, colour, multi-frame,
+truncated, compressed without a decoder) raise from
+:func:`~mmdet_inbreast.datasets.transforms.loading.read_dicom_pixels`.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+import numpy as np
+
+#: DICOM Modality values accepted by default (full-field digital
+#: mammography).
+DEFAULT_MODALITIES: tuple[str, ...] = ('MG', )
+
+#: Transforms removed from the config's test pipeline for inference: they
+#: need annotations.
+ANNOTATION_TRANSFORMS = ('LoadAnnotations', 'mmdet.LoadAnnotations')
+
+#: File name endings taken from a folder; files without an extension are
+#: taken when they carry the ``DICM`` magic at byte 128.
+DICOM_SUFFIXES = ('.dcm', '.dicom', '.dic')
+
+
+def dicom_inference_pipeline_cfg(cfg) -> list[dict]:
+    """The config's test pipeline, made to start from a bare DICOM path.
+
+    Removes ``LoadAnnotations``, drops ``cache_dir`` from ``LoadDicomImage``
+    (the cache is keyed by release file names) and ``'instances'`` from
+    ``PackDetInputs``' ``meta_keys``; ``'background_value'`` is added to
+    them if missing (the padding needs it).
+
+    Args:
+        cfg (Config): A full config (its ``test_dataloader`` is read, wrapped
+            datasets included).
+
+    Returns:
+        list[dict]: Transform configs.
+
+    Raises:
+        ValueError: If the pipeline does not start with ``LoadDicomImage``
+            or has no ``PackDetInputs``.
+    """
+    from mmdet.utils import get_test_pipeline_cfg
+    pipeline = [
+        copy.deepcopy(dict(t)) for t in get_test_pipeline_cfg(cfg)
+        if t['type'] not in ANNOTATION_TRANSFORMS
+    ]
+    types = [t['type'].split('.')[-1] for t in pipeline]
+    if not types or types[0] != 'LoadDicomImage':
+        raise ValueError(
+            f'test pipeline {types} does not start with LoadDicomImage; '
+            'DICOM inference needs a config of this project '
+            '(configs/retina_*.py)')
+    if 'PackDetInputs' not in types:
+        raise ValueError(f'test pipeline {types} has no PackDetInputs')
+    pipeline[0].pop('cache_dir', None)
+    pack = pipeline[types.index('PackDetInputs')]
+    keys = [k for k in pack.get('meta_keys', ()) if k != 'instances']
+    if keys and 'background_value' not in keys:
+        keys.append('background_value')
+    if keys:
+        pack['meta_keys'] = tuple(keys)
+    return pipeline
+
+
+def _load_cfg(config, cfg_options: Optional[dict] = None,
+              data_root: Optional[str] = None,
+              stats_file: Optional[str] = None):
+    from mmengine.config import Config
+
+    from ..utils import apply_cfg_options, set_data_root
+    if isinstance(config, (str, os.PathLike)):
+        cfg = Config.fromfile(str(config))
+    elif isinstance(config, Config):
+        cfg = copy.deepcopy(config)
+    else:
+        raise TypeError(f'config must be a path or a Config, got '
+                        f'{type(config).__name__}')
+    apply_cfg_options(cfg, cfg_options)
+    if data_root is not None or stats_file is not None:
+        set_data_root(cfg, data_root, stats_file)
+    return cfg
+
+
+def init_inbreast_detector(config,
+                           checkpoint: Optional[str] = None,
+                           device: str = 'cpu',
+                           cfg_options: Optional[dict] = None,
+                           data_root: Optional[str] = None,
+                           stats_file: Optional[str] = None,
+                           score_thr: Optional[float] = None,
+                           strict: bool = True):
+    """Build a detector from a config and load a checkpoint, for inference.
+
+    Like :func:`mmdet.apis.init_detector`, without building the test
+    dataset (which would need the release on disk): classes come from the
+    checkpoint's ``dataset_meta``, else from the config's test dataset
+    ``metainfo``, else ``('mass',)``. The backbone's ``init_cfg`` is
+    dropped (no download of ImageNet weights).
+
+    Args:
+        config (str | Config): Config file or object (not modified).
+        checkpoint (str, optional): ``.pth`` file; None keeps the random
+            initialisation (for tests).
+        device (str): ``'cpu'``, ``'cuda:0'``... Defaults to ``'cpu'``.
+        cfg_options (dict, optional): Overrides, as ``--cfg-options``.
+        data_root (str, optional): Moves the statistics file with it (see
+            :func:`~mmdet_inbreast.utils.set_data_root`).
+        stats_file (str, optional): ``ZeroIgnoringNormalize`` statistics
+            JSON (``tools/compute_stats.py``), when it is not where the
+            config says.
+        score_thr (float, optional): Lowers ``model.test_cfg.score_thr`` to
+            this value if it is higher, so that predictions down to it are
+            kept. Defaults to None (the config's).
+        strict (bool): Refuse a checkpoint whose weights do not all fit the
+            model (missing, unexpected or differently shaped parameters):
+            the untouched layers would keep random weights and predict
+            nonsense. Defaults to True (mmdet's ``init_detector`` only
+            warns).
+
+    Returns:
+        nn.Module: The model in eval mode, with ``cfg`` (the resolved config)
+        and ``dataset_meta``.
+    Raises:
+        ValueError: With ``strict``, if the checkpoint does not fit the
+            model (the message lists the keys).
+    """
+    from mmengine.model.utils import revert_sync_batchnorm
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
+    from mmdet.registry import MODELS
+
+    import mmdet_inbreast  # noqa: F401  (registration, safe loader)
+    from ..datasets import INbreastDataset
+    cfg = _load_cfg(config, cfg_options, data_root, stats_file)
+    if cfg.model.get('backbone', {}).get('init_cfg') is not None:
+        cfg.model.backbone.init_cfg = None
+    test_cfg = cfg.model.get('test_cfg')
+    if score_thr is not None and test_cfg is not None and \
+            test_cfg.get('score_thr', 0.0) > score_thr:
+        test_cfg.score_thr = float(score_thr)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    meta: dict = {}
+    if checkpoint is not None:
+        try:
+            ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
+                                   strict=strict, logger='current')
+        except RuntimeError as e:
+            raise ValueError(
+                f'{checkpoint}: its weights do not fit the model of '
+                f'{getattr(cfg, "filename", None) or "the config"} (was it '
+                'trained with another config, or has the config changed '
+                f'since?): {str(e)[:1500]}') from None
+        meta = {k.lower(): v for k, v in
+                ckpt.get('meta', {}).get('dataset_meta', {}).items()}
+    if 'classes' not in meta:
+        metainfo = cfg.get('test_dataloader', {}).get('dataset', {}).get(
+            'metainfo') or {}
+        meta.update({k: v for k, v in INbreastDataset.METAINFO.items()})
+        meta.update(dict(metainfo))
+    model.dataset_meta = meta
+    model.cfg = cfg
+    model.to(device)
+    model.eval()
+    return model
+
+
+def check_dicom_header(path: str,
+                       modalities: Optional[Sequence[str]] = DEFAULT_MODALITIES
+                       ) -> dict:
+    """Read a DICOM header and refuse modalities that are not mammography.
+
+    Args:
+        path (str): DICOM file.
+        modalities (Sequence[str], optional): Accepted ``Modality`` values
+            (upper case); None accepts all. A file without ``Modality`` is
+            accepted. Defaults to ``('MG',)``.
+
+    Returns:
+        dict: ``modality``, ``sop_class`` (name), ``rows``, ``columns``.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: Not DICOM, unreadable header, or another modality.
+    """
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: DICOM file not found')
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+    except InvalidDicomError as e:
+        raise ValueError(f'{path}: not a DICOM file ({e})') from None
+    except Exception as e:
+        raise ValueError(f'{path}: unreadable DICOM header '
+                         f'({type(e).__name__}: {e})') from None
+    modality = str(ds.get('Modality', '') or '').strip().upper()
+    sop = ds.get('SOPClassUID', None)
+    sop_name = getattr(sop, 'name', str(sop)) if sop is not None else ''
+    if modalities is not None and modality and modality not in {
+            m.upper() for m in modalities}:
+        raise ValueError(
+            f'{path}: Modality {modality!r} ({sop_name or "unknown SOP class"}'
+            f') is not a mammogram (accepted: {"/".join(modalities)}); the '
+            'detector was trained on mammograms only. Pass --any-modality '
+            '(modalities=None) to run it anyway')
+    return dict(modality=modality, sop_class=sop_name,
+                rows=ds.get('Rows'), columns=ds.get('Columns'))
+
+
+@dataclass
+class DicomPrediction:
+    """The detections of one DICOM file.
+
+    Attributes:
+        file (str): The DICOM path.
+        width, height (int): Image size in pixels, as stored.
+        bboxes (np.ndarray): (N, 4) float32 x1, y1, x2, y2 in original-image
+            pixels, scores descending.
+        scores (np.ndarray): (N,) float32.
+        labels (np.ndarray): (N,) int64 class indices.
+        image (np.ndarray, optional): (H, W) raw pixels (0 = background),
+            when asked for.
+        meta (dict): Header values (``modality``, ``pixel_spacing``...).
+    """
+    file: str
+    width: int
+    height: int
+    bboxes: np.ndarray
+    scores: np.ndarray
+    labels: np.ndarray
+    image: Optional[np.ndarray] = None
+    meta: dict = field(default_factory=dict)
+
+    def above(self, score_thr: float) -> 'DicomPrediction':
+        """The predictions with score >= ``score_thr`` (image kept)."""
+        keep = self.scores >= score_thr
+        return DicomPrediction(self.file, self.width, self.height,
+                               self.bboxes[keep], self.scores[keep],
+                               self.labels[keep], self.image, self.meta)
+
+    def to_json(self, classes: Sequence[str],
+                score_thr: Optional[float] = None) -> dict:
+        """The JSON record written by :func:`infer_dicoms`.
+
+        Keys: ``file``, ``size`` (``width``, ``height``), ``boxes`` ([[x1,
+        y1, x2, y2], ...] in original-image pixels, 3 decimals), ``scores``,
+        ``labels`` (class indices), ``label_names``, ``score_thr``,
+        ``box_format``, ``pixel_spacing_mm``, ``modality``.
+        """
+        return dict(
+            file=self.file,
+            size=dict(width=int(self.width), height=int(self.height)),
+            boxes=[[round(float(v), 3) for v in b] for b in self.bboxes],
+            scores=[round(float(s), 6) for s in self.scores],
+            labels=[int(i) for i in self.labels],
+            label_names=[str(classes[i]) if 0 <= i < len(classes) else
+                         str(i) for i in self.labels],
+            score_thr=score_thr,
+            box_format='x1, y1, x2, y2 in original-image pixels',
+            pixel_spacing_mm=self.meta.get('pixel_spacing'),
+            modality=self.meta.get('modality'))
+
+
+def build_dicom_pipeline(model):
+    """``Compose`` of :func:`dicom_inference_pipeline_cfg` for
+    ``model.cfg``."""
+    from mmcv.transforms import Compose
+    from mmengine.registry import init_default_scope
+    init_default_scope(model.cfg.get('default_scope', 'mmdet'))
+    return Compose(dicom_inference_pipeline_cfg(model.cfg))
+
+
+def predict_dicom(model,
+                  path: str,
+                  pipeline=None,
+                  modalities: Optional[Sequence[str]] = DEFAULT_MODALITIES,
+                  keep_image: bool = False) -> DicomPrediction:
+    """Detect masses in one DICOM file.
+
+    Args:
+        model (nn.Module): From :func:`init_inbreast_detector`.
+        path (str): DICOM file.
+        pipeline (Compose, optional): From :func:`build_dicom_pipeline`
+            (built per call if None).
+        modalities (Sequence[str], optional): See :func:`check_dicom_header`.
+        keep_image (bool): Return the raw pixels too (for overlays).
+            Defaults to False.
+
+    Returns:
+        DicomPrediction: Boxes in original-image pixels.
+
+    Raises:
+        FileNotFoundError, ValueError, RuntimeError: The file is missing, is
+        not a mammogram, or cannot be decoded (messages name the file).
+    """
+    import torch
+    header = check_dicom_header(path, modalities)
+    pipeline = pipeline if pipeline is not None else build_dicom_pipeline(
+        model)
+    data: Any = dict(img_path=path, img_id=0)
+    raw, dicom_meta = None, {}
+    for i, t in enumerate(pipeline.transforms):
+        data = t(data)
+        if data is None:
+            raise ValueError(f'{path}: transform {t!r} dropped the image')
+        if i == 0:  # LoadDicomImage: keep the raw pixels and header values
+            raw, dicom_meta = data['img'], dict(data.get('dicom_meta', {}))
+    height, width = raw.shape[:2]
+    batch = dict(inputs=[data['inputs']], data_samples=[data['data_samples']])
+    with torch.no_grad():
+        sample = model.test_step(batch)[0]
+    pred = sample.pred_instances
+    scores = pred.scores.detach().cpu().numpy().astype(np.float32)
+    order = np.argsort(-scores, kind='stable')
+    meta = dict(header, **dicom_meta)
+    return DicomPrediction(
+        file=path,
+        width=int(width),
+        height=int(height),
+        bboxes=pred.bboxes.detach().cpu().numpy().astype(np.float32)[order]
+        .reshape(-1, 4),
+        scores=scores[order],
+        labels=pred.labels.detach().cpu().numpy().astype(np.int64)[order],
+        image=np.asarray(raw) if keep_image else None,
+        meta=meta)
+
+
+def find_dicom_files(input_path: str) -> list[str]:
+    """The DICOM files to run on: ``input_path`` itself, or the files of a
+    folder (not recursive) ending in ``.dcm``/``.dicom``/``.dic`` (any case)
+    or without extension but with the ``DICM`` magic at byte 128, sorted.
+
+    Raises:
+        FileNotFoundError: If ``input_path`` does not exist.
+    """
+    if osp.isfile(input_path):
+        return [input_path]
+    if not osp.isdir(input_path):
+        raise FileNotFoundError(f'{input_path}: no such file or folder')
+    found = []
+    for name in sorted(os.listdir(input_path)):
+        path = osp.join(input_path, name)
+        if not osp.isfile(path):
+            continue
+        stem, ext = osp.splitext(name)
+        if ext.lower() in DICOM_SUFFIXES:
+            found.append(path)
+        elif not ext:
+            with open(path, 'rb') as f:
+                head = f.read(132)
+            if head[128:132] == b'DICM':
+                found.append(path)
+    return found
+
+
+@dataclass
+class InferenceReport:
+    """What :func:`infer_dicoms` did.
+
+    Attributes:
+        written (list[dict]): Per image: ``file``, ``json``, ``png`` (or
+            None), ``num_boxes`` (>= the score threshold), ``max_score``.
+        skipped (dict[str, str]): File -> error message.
+    """
+    written: list = field(default_factory=list)
+    skipped: dict = field(default_factory=dict)
+
+
+def infer_dicoms(model,
+                 files: Iterable[str],
+                 out_dir: str,
+                 score_thr: float = 0.3,
+                 overlay: bool = True,
+                 max_size: Optional[int] = 2048,
+                 modalities: Optional[Sequence[str]] = DEFAULT_MODALITIES,
+                 progress: Optional[Callable[[Iterable], Iterable]] = None
+                 ) -> InferenceReport:
+    """Run on each file; write ``<stem>.json`` (:meth:`DicomPrediction.
+    to_json`, predictions with score >= ``score_thr``) and ``<stem>.png``
+    (the windowed mammogram, predictions in blue) into ``out_dir``.
+
+    A file that fails (not DICOM, not a mammogram, undecodable...) is
+    recorded in the report's ``skipped`` with its error and the others
+    still run. ``<out_dir>/infer_report.json`` lists both.
+
+    Args:
+        model (nn.Module): From :func:`init_inbreast_detector`.
+        files (Iterable[str]): DICOM paths (:func:`find_dicom_files`).
+        out_dir (str): Created if needed.
+        score_thr (float): Defaults to 0.3.
+        overlay (bool): Write the PNG. Defaults to True.
+        max_size (int, optional): Longest side of the PNG. Defaults to 2048.
+        modalities (Sequence[str], optional): See :func:`check_dicom_header`.
+        progress (callable, optional): Wraps the iterable (e.g. ``tqdm``).
+
+    Returns:
+        InferenceReport: Written and skipped files.
+    """
+    from ..visualization.mammogram import render_mammogram, save_rgb
+    os.makedirs(out_dir, exist_ok=True)
+    pipeline = build_dicom_pipeline(model)
+    classes = tuple(model.dataset_meta.get('classes', ()))
+    report = InferenceReport()
+    files = list(files)
+    for path in (progress(files) if progress else files):
+        try:
+            pred = predict_dicom(model, path, pipeline, modalities,
+                                 keep_image=overlay).above(score_thr)
+        except Exception as e:  # one bad file must not stop the batch
+            msg = str(e)
+            if not msg.startswith(str(path)):
+                msg = f'{path}: {type(e).__name__}: {msg}'
+            report.skipped[path] = msg
+            continue
+        stem = osp.splitext(osp.basename(path))[0]
+        json_path = osp.join(out_dir, f'{stem}.json')
+        with open(json_path, 'w') as f:
+            json.dump(pred.to_json(classes, score_thr), f)
+        png_path = None
+        if overlay:
+            png_path = save_rgb(
+                osp.join(out_dir, f'{stem}.png'),
+                render_mammogram(pred.image, None, pred.bboxes, pred.scores,
+                                 max_size=max_size))
+        report.written.append(
+            dict(file=path, json=json_path, png=png_path,
+                 num_boxes=int(len(pred.scores)),
+                 max_score=float(pred.scores.max()) if len(pred.scores)
+                 else None))
+    with open(osp.join(out_dir, 'infer_report.json'), 'w') as f:
+        json.dump(dict(score_thr=score_thr, written=report.written,
+                       skipped=report.skipped), f, indent=1)
+    return report
+
+
+def load_split_infos(cfg, split: str = 'test') -> list[dict]:
+    """The data infos of a split, from the config's dataset settings.
+
+    Args:
+        cfg (Config): Resolved config (``data_root`` already set).
+        split (str): ``'test'``, ``'val'``, ``'train'`` (the dataloader's
+            dataset, wrappers unwrapped) or a split file (relative to the
+            data root unless it exists as given or is absolute).
+
+    Returns:
+        list[dict]: INbreastDataset data infos (``img_path``, ``file_name``,
+        ``instances`` with ``bbox`` in original-image pixels, ...).
+    """
+    from mmengine.registry import init_default_scope
+    from mmdet.registry import DATASETS
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    key = split if split in ('train', 'val', 'test') else 'test'
+    ds_cfg = cfg[f'{key}_dataloader']['dataset']
+    while 'pipeline' not in ds_cfg and 'dataset' in ds_cfg:
+        ds_cfg = ds_cfg['dataset']
+    ds_cfg = copy.deepcopy(dict(ds_cfg))
+    if split not in ('train', 'val', 'test'):
+        ds_cfg['ann_file'] = osp.abspath(split) if osp.isfile(
+            split) else split
+    ds_cfg.update(pipeline=[], test_mode=True, serialize_data=False)
+    return list(DATASETS.build(ds_cfg).data_list)
+
+
+def visualize_split(model,
+                    data_infos: Sequence[dict],
+                    out_dir: str,
+                    score_thr: float = 0.3,
+                    max_size: Optional[int] = 1024,
+                    num: int = 4,
+                    progress: Optional[Callable[[Iterable], Iterable]] = None
+                    ) -> list[dict]:
+    """Draw each image of a split (ground truth red, predictions >=
+    ``score_thr`` blue) to ``<out_dir>/<file_name>.png``, and the best and
+    worst ``num`` images to ``<out_dir>/contact_sheet.png``.
+
+    Per-image hits and the ranking are those of
+    :func:`~mmdet_inbreast.visualization.mammogram.image_hits` and
+    :func:`~mmdet_inbreast.visualization.mammogram.rank_images` (boxes
+    found at IoU >= 0.5 minus false positives, at ``score_thr``).
+
+    Args:
+        model (nn.Module): From :func:`init_inbreast_detector`.
+        data_infos (Sequence[dict]): From :func:`load_split_infos`.
+        out_dir (str): Created if needed.
+        score_thr (float): Defaults to 0.3.
+        max_size (int, optional): Longest side of each PNG. Defaults to 1024.
+        num (int): Images per row of the contact sheet. Defaults to 4.
+        progress (callable, optional): Wraps the iterable.
+
+    Returns:
+        list[dict]: Per image, best first: ``file_name``, ``png``, ``tp``,
+        ``fp``, ``missed``, ``num_gt``, ``rank``.
+    """
+    from ..visualization.mammogram import (contact_sheet, image_hits,
+                                           rank_images, render_mammogram,
+                                           save_rgb)
+    os.makedirs(out_dir, exist_ok=True)
+    pipeline = build_dicom_pipeline(model)
+    hits, names, pngs = [], [], []
+    infos = list(data_infos)
+    for info in (progress(infos) if progress else infos):
+        pred = predict_dicom(model, info['img_path'], pipeline,
+                             modalities=None, keep_image=True).above(score_thr)
+        inst = info.get('instances', [])
+        gt = np.asarray([i['bbox'] for i in inst],
+                        dtype=np.float64).reshape(-1, 4)
+        flags = np.asarray([i.get('ignore_flag', 0) for i in inst], bool)
+        img = render_mammogram(pred.image, gt, pred.bboxes, pred.scores,
+                               max_size=max_size)
+        name = str(info.get('file_name') or osp.splitext(
+            osp.basename(info['img_path']))[0])
+        pngs.append(save_rgb(osp.join(out_dir, f'{name}.png'), img))
+        names.append(name)
+        hits.append(image_hits(pred.bboxes, pred.scores, gt, flags,
+                               score_thr=score_thr))
+    if not infos:
+        return []
+    save_rgb(osp.join(out_dir, 'contact_sheet.png'),
+             contact_sheet(pngs, hits, names, num=num))
+    order = rank_images(hits, names)
+    return [
+        dict(rank=r + 1, file_name=names[i], png=pngs[i], tp=hits[i].tp,
+             fp=hits[i].fp, missed=hits[i].missed, num_gt=hits[i].num_gt)
+        for r, i in enumerate(order)
+    ]
+
+
+__all__ = [
+    'DEFAULT_MODALITIES', 'DicomPrediction', 'InferenceReport',
+    'build_dicom_pipeline', 'check_dicom_header',
+    'dicom_inference_pipeline_cfg', 'find_dicom_files', 'infer_dicoms',
+    'init_inbreast_detector', 'load_split_infos', 'predict_dicom',
+    'visualize_split'
+]

@@ -1,0 +1,87 @@
+"""Detect masses in DICOM mammograms: one JSON and one overlay PNG per image.
+
+INPUT is a DICOM file or a folder of them (``*.dcm``, ``*.dicom``, or files
+without extension that carry the DICOM magic); no CSV, XML or split file is
+needed. Each ``<stem>.json`` holds ``file``, ``size``, ``boxes`` (x1, y1,
+x2, y2 in original-image pixels), ``scores`` and ``labels`` of the
+predictions with score >= ``--score-thr``; ``<stem>.png`` shows them in blue
+on the windowed mammogram. Files that are not single-frame grayscale
+mammograms (another Modality, no pixel data, colour, truncated...) are
+reported and skipped; the others still run. ``infer_report.json`` lists both.
+Exit status 1 when no file could be processed.
+
+Example:
+    python tools/infer.py configs/retina_full.py \
+        work_dirs/retina_full/epoch_12.pth "data/INbreast Release 1.0/AllDICOMs" \
+        --out work_dirs/infer --score-thr 0.3
+"""
+import argparse
+import sys
+
+from mmengine.config import DictAction
+from tqdm import tqdm
+
+from mmdet_inbreast.apis import (DEFAULT_MODALITIES, find_dicom_files,
+                                 infer_dicoms, init_inbreast_detector)
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('config', help='config file')
+    p.add_argument('checkpoint', help='checkpoint file')
+    p.add_argument('input', help='a DICOM file or a folder of DICOM files')
+    p.add_argument('--out', default='infer_out',
+                   help='output folder (default: infer_out)')
+    p.add_argument('--score-thr', type=float, default=0.3,
+                   help='keep predictions with score >= this (default 0.3)')
+    p.add_argument('--max-size', type=int, default=2048,
+                   help='longest side of the overlay PNG (default 2048)')
+    p.add_argument('--no-overlay', action='store_true',
+                   help='write the JSON files only')
+    g = p.add_mutually_exclusive_group()
+    g.add_argument('--modalities', nargs='+',
+                   default=list(DEFAULT_MODALITIES),
+                   help='accepted DICOM Modality values (default: MG)')
+    g.add_argument('--any-modality', action='store_true',
+                   help='run on any modality (results are meaningless '
+                   'outside mammography)')
+    p.add_argument('--device', default='cpu', help='cpu, cuda:0, ...')
+    p.add_argument('--stats-file',
+                   help='ZeroIgnoringNormalize statistics JSON, if not where '
+                   'the config says')
+    p.add_argument('--data-root',
+                   help="release folder of the config (moves the config's "
+                   'statistics file with it)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='override config settings, key=value')
+    return p.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    files = find_dicom_files(args.input)
+    if not files:
+        sys.exit(f'{args.input}: no DICOM file found')
+    model = init_inbreast_detector(
+        args.config, args.checkpoint, device=args.device,
+        cfg_options=args.cfg_options, data_root=args.data_root,
+        stats_file=args.stats_file, score_thr=args.score_thr)
+    report = infer_dicoms(
+        model, files, args.out, score_thr=args.score_thr,
+        overlay=not args.no_overlay, max_size=args.max_size,
+        modalities=None if args.any_modality else args.modalities,
+        progress=lambda it: tqdm(it, desc='images', file=sys.stderr))
+    print(f'{"file":<48}{"boxes":>6}{"max score":>11}')
+    for r in report.written:
+        score = '' if r['max_score'] is None else f'{r["max_score"]:.3f}'
+        print(f'{r["file"][-48:]:<48}{r["num_boxes"]:>6}{score:>11}')
+    for path, error in report.skipped.items():
+        print(f'skipped {error}', file=sys.stderr)
+    print(f'{len(report.written)} written, {len(report.skipped)} skipped -> '
+          f'{args.out}')
+    if not report.written:
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()
