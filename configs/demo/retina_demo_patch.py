@@ -21,11 +21,11 @@ train_dataloader = dict(
     ])))
 val_dataloader = {{_base_.demo_loader}}
 test_dataloader = {{_base_.demo_loader}}
-max_epochs = 8
+max_epochs = 24
 train_cfg = dict(max_epochs=max_epochs, val_interval=4)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
          end=50),
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
-         milestones=[6], gamma=0.1),
+         milestones=[18], gamma=0.1),
 ]

@@ -1,6 +1,6 @@
 # Demo baseline: whole 1/8-scale mammograms resized as the seed's resized run
 # (shorter side 1700, longer at most 2300 at full size; 213 / 288 here), one
-# phase, same number of optimiser steps budget as the two phases together.
+# phase, as many epochs as phase 1.
 #   python tools/train.py configs/demo/retina_demo_resized.py --data-root DIR
 _base_ = ['../retina_resized.py', './_demo_settings.py']
 model = {{_base_.demo_model}}
@@ -28,11 +28,11 @@ val_dataloader = dict(num_workers=0, persistent_workers=False,
                       dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(num_workers=0, persistent_workers=False,
                        dataset=dict(pipeline=test_pipeline))
-max_epochs = 12
+max_epochs = 24
 train_cfg = dict(max_epochs=max_epochs, val_interval=4)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
          end=50),
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
-         milestones=[9], gamma=0.1),
+         milestones=[18], gamma=0.1),
 ]

@@ -351,13 +351,45 @@ def write_summary(rows: Sequence[dict], work_root: str) -> tuple[str, str]:
     return md_path, csv_path
 
 
-def _run_logged(cmd: list[str], log_path: str) -> int:
-    """Run ``cmd``, its output appended to ``log_path``; the exit code."""
+#: Lines of the tools' output echoed as progress: epoch summaries (the last
+#: training line of an epoch and validation/test results) and errors.
+_PROGRESS_RE = re.compile(
+    r'Epoch\((?:val|test)\) +\[\d+\]\[(\d+)/\1\]|Saving checkpoint at|'
+    r'Error|Traceback')
+
+
+def _progress_line(line: str) -> str:
+    """A log line shortened for progress output: the epoch and the headline
+    metrics of a validation/test line, else the message itself."""
+    msg = line.rstrip().split(' - mmengine - INFO - ')[-1]
+    found = re.findall(r'(coco/bbox_mAP_50|froc/CPM|froc/sens@1): ([0-9.]+)',
+                       msg)
+    if found:
+        return msg.split(']', 2)[0] + '] ' + ', '.join(
+            f'{k} {v}' for k, v in found)
+    return msg[:160]
+
+
+def _run_logged(cmd: list[str], log_path: str,
+                echo: Optional[Callable[[str], None]] = None) -> int:
+    """Run ``cmd``, its output appended to ``log_path``; the exit code.
+
+    With ``echo``, progress lines (checkpoints saved per epoch, validation
+    and test results, errors) are passed to it as they come.
+    """
     os.makedirs(osp.dirname(log_path), exist_ok=True)
     with open(log_path, 'a') as log:
         log.write(f'$ {shlex.join(cmd)}\n')
         log.flush()
-        return subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True,
+                                errors='replace')
+        for line in proc.stdout:
+            log.write(line)
+            if echo is not None and _PROGRESS_RE.search(line):
+                echo(_progress_line(line))
+        log.flush()
+        return proc.wait()
 
 
 def _tail(path: str, lines: int = 15) -> str:
@@ -434,7 +466,7 @@ def run_sweep(configs: Sequence[str],
                  + (' (resuming)' if state == 'resume' else '')
                  + f', log: {log}')
             start = time.time()
-            rc = _run_logged(train_cmd, log)
+            rc = _run_logged(train_cmd, log, echo)
             if rc != 0:
                 statuses[run.name] = f'failed (train, exit {rc})'
                 echo(f'{prefix}: training failed (exit {rc}):\n{_tail(log)}')
@@ -449,7 +481,7 @@ def run_sweep(configs: Sequence[str],
             continue
         echo(f'{prefix}: testing {osp.basename(ckpt)}')
         rc = _run_logged(test_command(run, ckpt, python, tools_dir, data_root,
-                                      cfg_options), log)
+                                      cfg_options), log, echo)
         metrics_file, _ = find_test_metrics(run.work_dir)
         if rc != 0 or metrics_file is None:
             statuses[run.name] = f'failed (test, exit {rc})'
