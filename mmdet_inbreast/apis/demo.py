@@ -123,8 +123,8 @@ def run_demo(out_dir: str = 'demo_output',
         if run is full:
             options.append(f'load_from={patch.work_dir}')
         run_sweep([run.config], work_root, data_root=release,
-                  cfg_options=options, checkpoint='best',
-                  echo=lambda m: say('  ' + m.splitlines()[0]))
+                  cfg_options=options, checkpoint='best', echo=lambda m: None
+                  if m.startswith(('|', 'summary:')) else say('  ' + m))
     rows = [collect_row(r) for r in runs]
     md, _ = write_summary(rows, work_root)
 
