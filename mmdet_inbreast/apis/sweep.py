@@ -381,9 +381,11 @@ def _run_logged(cmd: list[str], log_path: str,
     with open(log_path, 'a') as log:
         log.write(f'$ {shlex.join(cmd)}\n')
         log.flush()
+        # Unbuffered, so that progress shows as it happens, not per 8 kB.
+        env = dict(os.environ, PYTHONUNBUFFERED='1')
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True,
-                                errors='replace')
+                                errors='replace', env=env)
         for line in proc.stdout:
             log.write(line)
             if echo is not None and _PROGRESS_RE.search(line):
