@@ -3,7 +3,10 @@
 Same flags and behaviour as mmdet's ``tools/train.py``, plus
 ``--amp-dtype`` (bfloat16 or float16), ``data_root=``/``stats_file=`` in
 ``--cfg-options`` carried into every dataset and pipeline, and
-``load_from`` naming a work dir.
+``load_from`` naming a work dir. ``--launcher pytorch`` also runs on
+machines without CUDA (``tools/dist_train.sh`` on CPUs, with
+``--cfg-options env_cfg.dist_cfg.backend=gloo``), which mmengine's launcher
+does not: see :func:`init_cpu_dist`.
 
 Example:
     python tools/train.py configs/retina_patch.py \
@@ -12,6 +15,7 @@ Example:
 import argparse
 import os
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -59,6 +63,35 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def init_cpu_dist(cfg: Config) -> None:
+    """Start the process group of a ``torchrun`` job on CPUs (gloo).
+
+    mmengine's ``init_dist`` calls ``torch.cuda.set_device`` before
+    ``init_process_group``, which fails without CUDA, and its default DDP
+    wrapper passes ``device_ids=[LOCAL_RANK]``, which DDP refuses for a CPU
+    module. The runner skips ``init_dist`` when a process group exists, so
+    this starts one (``env://``, set by torchrun) and asks for DDP without
+    device ids. (SyncBN has no CPU kernel: torch refuses it in the first
+    forward pass.)
+    """
+    dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}))
+    backend = dist_cfg.pop('backend', 'nccl')
+    if backend != 'gloo':
+        raise RuntimeError(
+            f'--launcher pytorch without CUDA: backend {backend!r} needs '
+            'GPUs; pass --cfg-options env_cfg.dist_cfg.backend=gloo')
+    if dist_cfg.get('timeout') is not None:
+        import datetime
+        dist_cfg['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
+    torch.distributed.init_process_group(backend='gloo', **dist_cfg)
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+
+
 def main() -> None:
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -83,6 +116,8 @@ def main() -> None:
         cfg.load_from = args.resume
     else:
         resolve_load_from(cfg)
+    if args.launcher == 'pytorch' and not torch.cuda.is_available():
+        init_cpu_dist(cfg)
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
     runner.train()
