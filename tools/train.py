@@ -6,7 +6,7 @@ Same flags and behaviour as mmdet's ``tools/train.py``, plus
 ``load_from`` naming a work dir. ``--launcher pytorch`` also runs on
 machines without CUDA (``tools/dist_train.sh`` on CPUs, with
 ``--cfg-options env_cfg.dist_cfg.backend=gloo``), which mmengine's launcher
-does not: see :func:`init_cpu_dist`.
+does not: see :func:`mmdet_inbreast.engine.init_cpu_dist`.
 
 Example:
     python tools/train.py configs/retina_patch.py \
@@ -21,7 +21,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmdet_inbreast  # noqa: F401  (registers the components)
-from mmdet_inbreast.engine import setup_amp
+from mmdet_inbreast.engine import init_cpu_dist, setup_amp
 from mmdet_inbreast.utils import (apply_cfg_options, resolve_load_from,
                                   set_data_root, set_work_dir)
 
@@ -61,35 +61,6 @@ def parse_args() -> argparse.Namespace:
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
-
-
-def init_cpu_dist(cfg: Config) -> None:
-    """Start the process group of a ``torchrun`` job on CPUs (gloo).
-
-    mmengine's ``init_dist`` calls ``torch.cuda.set_device`` before
-    ``init_process_group``, which fails without CUDA, and its default DDP
-    wrapper passes ``device_ids=[LOCAL_RANK]``, which DDP refuses for a CPU
-    module. The runner skips ``init_dist`` when a process group exists, so
-    this starts one (``env://``, set by torchrun) and asks for DDP without
-    device ids. (SyncBN has no CPU kernel: torch refuses it in the first
-    forward pass.)
-    """
-    dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}))
-    backend = dist_cfg.pop('backend', 'nccl')
-    if backend != 'gloo':
-        raise RuntimeError(
-            f'--launcher pytorch without CUDA: backend {backend!r} needs '
-            'GPUs; pass --cfg-options env_cfg.dist_cfg.backend=gloo')
-    if dist_cfg.get('timeout') is not None:
-        import datetime
-        dist_cfg['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
-    torch.distributed.init_process_group(backend='gloo', **dist_cfg)
-    wrapper = cfg.get('model_wrapper_cfg') or dict(
-        type='MMDistributedDataParallel',
-        broadcast_buffers=False,
-        find_unused_parameters=cfg.get('find_unused_parameters', False))
-    wrapper['device_ids'] = None
-    cfg.model_wrapper_cfg = wrapper
 
 
 def main() -> None:

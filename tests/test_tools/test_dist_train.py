@@ -5,7 +5,6 @@ import glob
 import json
 import os
 import os.path as osp
-import runpy
 import socket
 import subprocess
 import sys
@@ -104,10 +103,10 @@ def test_dist_train_two_cpu_processes(tiny_release, tmp_path):
 
 
 def test_init_cpu_dist_refuses_nccl():
-    """tools/train.py's CPU launcher path asks for gloo by name."""
+    """The CPU launcher path of tools/train.py asks for gloo by name."""
     from mmengine.config import Config
-    init_cpu_dist = runpy.run_path(str(REPO / 'tools' / 'train.py'))[
-        'init_cpu_dist']
+
+    from mmdet_inbreast.engine import init_cpu_dist
     cfg = Config(dict(env_cfg=dict(dist_cfg=dict(backend='nccl'))))
     with pytest.raises(RuntimeError,
                        match="backend 'nccl' needs GPUs; pass --cfg-options "
