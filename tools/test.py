@@ -9,16 +9,12 @@ Example:
         work_dirs/retina_full/epoch_12.pth --show-dir vis
 """
 import argparse
-import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmdet_inbreast  # noqa: F401  (registers the components)
-from mmdet_inbreast.utils import (apply_cfg_options, set_data_root,
-                                  set_work_dir, write_metrics)
+from mmdet_inbreast.utils import add_config_args, load_config, write_metrics
 
 
 def parse_args() -> argparse.Namespace:
@@ -37,34 +33,13 @@ def parse_args() -> argparse.Namespace:
                         'folder) for painted images: ground truth and '
                         'predictions')
     parser.add_argument('--wait-time', type=float, default=2)
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
-    parser.add_argument(
-        '--data-root', help='release folder for every dataset of the config '
-        "(use this for paths with spaces such as 'INbreast Release 1.0': "
-        '--cfg-options strips spaces)')
-    parser.add_argument('--stats-file',
-                        help='zero-ignoring statistics JSON for every '
-                        'ZeroIgnoringNormalize (default: moves with '
-                        '--data-root)')
-    parser.add_argument('--launcher',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_config_args(parser)
+    return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    apply_cfg_options(cfg, args.cfg_options)
-    if args.data_root or args.stats_file:
-        set_data_root(cfg, args.data_root, args.stats_file)
-    set_work_dir(cfg, args.config, args.work_dir)
+    cfg = load_config(args)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         hook = cfg.default_hooks.visualization

@@ -13,17 +13,15 @@ Example:
         --data-root "data/synthetic/INbreast Release 1.0"
 """
 import argparse
-import os
 
 import torch
-from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmdet_inbreast  # noqa: F401  (registers the components)
 from mmdet_inbreast.engine import init_cpu_dist, setup_amp
-from mmdet_inbreast.utils import (apply_cfg_options, resolve_load_from,
-                                  set_data_root, set_work_dir)
+from mmdet_inbreast.utils import (add_config_args, load_config,
+                                  resolve_load_from)
 
 
 def parse_args() -> argparse.Namespace:
@@ -41,36 +39,13 @@ def parse_args() -> argparse.Namespace:
         '--resume', nargs='?', type=str, const='auto',
         help='resume from the given checkpoint, or from the latest one in '
         'the work dir if no path is given')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, key=value (data_root=DIR and '
-        'stats_file=FILE reach every dataset and pipeline)')
-    parser.add_argument(
-        '--data-root', help='release folder for every dataset of the config '
-        "(use this for paths with spaces such as 'INbreast Release 1.0': "
-        '--cfg-options strips spaces)')
-    parser.add_argument('--stats-file',
-                        help='zero-ignoring statistics JSON for every '
-                        'ZeroIgnoringNormalize (default: moves with '
-                        '--data-root)')
-    parser.add_argument('--launcher',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_config_args(parser)
+    return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    apply_cfg_options(cfg, args.cfg_options)
-    if args.data_root or args.stats_file:
-        set_data_root(cfg, args.data_root, args.stats_file)
-    set_work_dir(cfg, args.config, args.work_dir)
+    cfg = load_config(args)
     if args.amp or args.amp_dtype or cfg.get('amp_dtype'):
         setup_amp(cfg, args.amp_dtype)
     if args.auto_scale_lr:

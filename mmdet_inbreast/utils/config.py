@@ -118,6 +118,48 @@ def to_plain(obj: Any) -> Any:
     return obj
 
 
+def add_config_args(parser) -> None:
+    """The arguments ``tools/train.py`` and ``tools/test.py`` share after
+    mmdet's: ``--cfg-options``, ``--data-root``, ``--stats-file``,
+    ``--launcher``, ``--local_rank``."""
+    from mmengine.config import DictAction
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, key=value (data_root=DIR and '
+        'stats_file=FILE reach every dataset and pipeline)')
+    parser.add_argument(
+        '--data-root', help='release folder for every dataset of the config '
+        "(use this for paths with spaces such as 'INbreast Release 1.0': "
+        '--cfg-options strips spaces)')
+    parser.add_argument('--stats-file',
+                        help='zero-ignoring statistics JSON for every '
+                        'ZeroIgnoringNormalize (default: moves with '
+                        '--data-root)')
+    parser.add_argument('--launcher',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args) -> Config:
+    """The config of ``args.config`` with the arguments of
+    :func:`add_config_args` and ``--work-dir`` applied (and ``LOCAL_RANK``
+    set from ``--local_rank`` when the launcher did not set it).
+
+    Returns:
+        Config: The config, ready for ``Runner.from_cfg``.
+    """
+    import os
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    apply_cfg_options(cfg, args.cfg_options)
+    if args.data_root or args.stats_file:
+        set_data_root(cfg, args.data_root, args.stats_file)
+    return set_work_dir(cfg, args.config, args.work_dir)
+
+
 def write_metrics(metrics: dict, path: str) -> None:
     """Write a metrics dict (numpy/torch scalars allowed) to JSON."""
     import json
