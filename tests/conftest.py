@@ -22,7 +22,8 @@
     writer.
 
 The writers (:func:`osirix_xml`, :func:`write_dicom`, :func:`write_csv`) are
-plain functions of this module so that tests can write broken variants;
+plain functions of this module so that tests can write broken variants, and
+:func:`flatten` turns a config into ``{'a.b.0.c': leaf}`` for config diffs;
 import them with ``from conftest import ...`` (pytest puts ``tests/`` on
 ``sys.path``).
 """
@@ -34,6 +35,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+
+def flatten(node, prefix: str = '') -> dict:
+    """``{'a.b.0.c': leaf}`` for every leaf of nested dicts and of lists
+    that hold dicts or lists (plain lists are leaves)."""
+    if isinstance(node, dict):
+        items = node.items()
+    elif isinstance(node, (list, tuple)) and any(
+            isinstance(v, (dict, list, tuple)) for v in node):
+        items = enumerate(node)
+    else:
+        return {prefix: node}
+    out = {}
+    for k, v in items:
+        out.update(flatten(v, f'{prefix}.{k}' if prefix else str(k)))
+    return out
+
 
 # --------------------------------------------------------------- OsiriX XML
 _PLIST_HEAD = '''<?xml version="1.0" encoding="UTF-8"?>

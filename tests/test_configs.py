@@ -1,7 +1,6 @@
 """Every config loads, composes from its bases, builds its model, and its
 datasets and pipelines build on a synthetic release."""
 import glob
-import json
 import os.path as osp
 import shutil
 
@@ -10,7 +9,8 @@ from mmengine.config import Config
 
 import mmdet_inbreast  # noqa: F401
 from mmdet_inbreast.datasets.release import scan_release
-from mmdet_inbreast.datasets.splits import split_by_ratios, write_split
+from mmdet_inbreast.apis.demo import write_splits_and_stats
+from mmdet_inbreast.datasets.splits import write_split
 from mmdet_inbreast.utils import set_data_root
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -23,15 +23,13 @@ CONFIGS = sorted(
 @pytest.fixture(scope='module')
 def release(synthetic_release, tmp_path_factory):
     """The shared synthetic release plus the split files the configs name
-    (splits/{train,val,test}.txt and the ratio variants' folders) and a
-    stats file."""
+    (splits/{train,val,test}.txt and the ratio variants' folders) and the
+    training statistics."""
     src, _ = synthetic_release
     dst = str(tmp_path_factory.mktemp('cfg') / 'INbreast Release 1.0')
     shutil.copytree(src, dst)
+    write_splits_and_stats(dst)
     records, _ = scan_release(dst)
-    for name, keys in zip(('train', 'val', 'test'),
-                          split_by_ratios(records, (0.6, 0.2, 0.2))):
-        write_split(osp.join(dst, 'splits', f'{name}.txt'), keys)
     for folder in glob.glob(osp.join(ROOT, 'configs', 'variants', '*.py')):
         text = open(folder).read()
         for rel in set(__import__('re').findall(r"'(splits/[^']+\.txt)'",
@@ -39,8 +37,6 @@ def release(synthetic_release, tmp_path_factory):
             path = osp.join(dst, rel)
             if not osp.exists(path):
                 write_split(path, [r.file_name for r in records])
-    with open(osp.join(dst, 'splits', 'train_stats.json'), 'w') as f:
-        json.dump(dict(mean=1500.0, std=200.0), f)
     return dst
 
 

@@ -21,7 +21,7 @@ import os.path as osp
 import subprocess
 import sys
 import time
-from typing import Callable, Optional
+from typing import Callable
 
 from ..datasets.release import read_split_file, scan_release
 from ..datasets.splits import describe_split, split_by_ratios, write_split
@@ -39,6 +39,42 @@ DEMO_CONFIGS = {
 }
 
 
+def write_splits_and_stats(release: str,
+                           ratios: tuple = (0.6, 0.2, 0.2),
+                           seed: int = 0) -> list[list[str]]:
+    """Write ``splits/{train,val,test}.txt`` (by patient, stratified by
+    masses) and ``splits/train_stats.json`` (zero-ignoring statistics of the
+    training split) into a release, unless they exist.
+
+    Args:
+        release (str): The release folder.
+        ratios (tuple): train, val, test ratios. Defaults to (0.6, 0.2, 0.2).
+        seed (int): Split seed. Defaults to 0.
+
+    Returns:
+        list[list[str]]: The image keys of train, val and test.
+    """
+    records, _ = scan_release(release)
+    split_dir = osp.join(release, 'splits')
+    names = ('train', 'val', 'test')
+    if osp.isfile(osp.join(split_dir, 'test.txt')):
+        parts = [read_split_file(osp.join(split_dir, f'{n}.txt'))
+                 for n in names]
+    else:
+        parts = split_by_ratios(records, ratios, seed=seed)
+        for name, keys in zip(names, parts):
+            write_split(osp.join(split_dir, f'{name}.txt'), keys,
+                        f'ratios {" ".join(map(str, ratios))}, seed {seed}')
+    stats_file = osp.join(split_dir, 'train_stats.json')
+    if not osp.isfile(stats_file):
+        train = set(parts[0])
+        stats = nonzero_stats(read_dicom_pixels(r.img_path)[0]
+                              for r in records if r.file_name in train)
+        with open(stats_file, 'w') as f:
+            json.dump(stats, f, indent=2)
+    return parts
+
+
 def prepare_release(out_dir: str, num_patients: int, scale: float,
                     seed: int, echo: Callable[[str], None]) -> str:
     """Steps 1-3; returns the release folder."""
@@ -49,27 +85,13 @@ def prepare_release(out_dir: str, num_patients: int, scale: float,
         make_synthetic_release(osp.join(out_dir, 'data'),
                                num_patients=num_patients, scale=scale,
                                seed=seed, mass_fraction=0.4)
-    records, report = scan_release(release)
-    split_dir = osp.join(release, 'splits')
-    if not osp.isfile(osp.join(split_dir, 'test.txt')):
-        parts = split_by_ratios(records, (0.6, 0.2, 0.2), seed=seed)
-        for name, keys in zip(('train', 'val', 'test'), parts):
-            write_split(osp.join(split_dir, f'{name}.txt'), keys,
-                        'demo split, ratios 0.6 0.2 0.2, seed '
-                        f'{seed}')
-    for name in ('train', 'val', 'test'):
-        d = describe_split(records,
-                           read_split_file(osp.join(split_dir, f'{name}.txt')))
+    parts = write_splits_and_stats(release, seed=seed)
+    records, _ = scan_release(release)
+    for name, keys in zip(('train', 'val', 'test'), parts):
+        d = describe_split(records, keys)
         echo(f'  {name:<5} {d["images"]:>3} images, {d["patients"]:>2} '
              f'patients, {d["masses"]:>2} masses')
-    stats_file = osp.join(split_dir, 'train_stats.json')
-    if not osp.isfile(stats_file):
-        keys = set(read_split_file(osp.join(split_dir, 'train.txt')))
-        stats = nonzero_stats(read_dicom_pixels(r.img_path)[0]
-                              for r in records if r.file_name in keys)
-        with open(stats_file, 'w') as f:
-            json.dump(stats, f, indent=2)
-    stats = json.load(open(stats_file))
+    stats = json.load(open(osp.join(release, 'splits', 'train_stats.json')))
     echo(f'  zero-ignoring statistics of train: mean {stats["mean"]:.2f}, '
          f'std {stats["std"]:.2f} over {stats["num_pixels"]:,} pixels')
     return release

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import flatten
 from mmengine.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -15,21 +16,6 @@ VARIANTS = REPO / 'configs' / 'variants'
 
 FOCAL = [(3.5, 0.95), (5.0, 0.95), (6.5, 0.95), (5.0, 0.999), (5.0, 0.9999)]
 RATIOS = [(8, 2), (7, 3), (6, 4), (5, 5)]
-
-
-def flatten(node, prefix=''):
-    """{'a.b.0.c': value} for every leaf of nested dicts and lists."""
-    if isinstance(node, dict):
-        items = node.items()
-    elif isinstance(node, (list, tuple)) and any(
-            isinstance(v, (dict, list, tuple)) for v in node):
-        items = enumerate(node)
-    else:
-        return {prefix[:-1]: node}
-    out = {}
-    for k, v in items:
-        out.update(flatten(v, f'{prefix}{k}.'))
-    return out
 
 
 @pytest.fixture(scope='module')

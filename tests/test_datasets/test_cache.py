@@ -12,7 +12,7 @@ from unittest import mock
 import numpy as np
 import pydicom
 import pytest
-from conftest import breast_pixels, write_dicom
+from conftest import breast_pixels, flatten, write_dicom
 
 from mmdet_inbreast.datasets import INbreastDataset
 from mmdet_inbreast.datasets.cache import (UP_TO_DATE, WRITTEN, cache_images,
@@ -195,21 +195,6 @@ def test_cache_images_tool_skips_and_rewrites_stale(synthetic_release,
     for k in keys:
         if k != stale.file_name:
             assert os.stat(cache_dir / f'{k}.npy').st_mtime_ns == mtimes[k]
-
-
-def flatten(node, prefix=''):
-    """{'a.b.0.c': leaf} of a config."""
-    if isinstance(node, dict):
-        items = node.items()
-    elif isinstance(node, (list, tuple)) and any(
-            isinstance(v, (dict, list, tuple)) for v in node):
-        items = enumerate(node)
-    else:
-        return {prefix: node}
-    out = {}
-    for k, v in items:
-        out.update(flatten(v, f'{prefix}.{k}' if prefix else str(k)))
-    return out
 
 
 def test_cached_config_changes_only_cache_and_cudnn():

@@ -2,7 +2,6 @@
 loopback only) train the demo phase-1 config for one short epoch, with the
 lr scaled by the total batch size (--auto-scale-lr)."""
 import glob
-import json
 import os
 import os.path as osp
 import socket
@@ -13,11 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from mmdet_inbreast.datasets.release import scan_release
-from mmdet_inbreast.datasets.splits import split_by_ratios, write_split
-from mmdet_inbreast.datasets.stats import nonzero_stats
+from conftest import flatten
+from mmdet_inbreast.apis.demo import write_splits_and_stats
 from mmdet_inbreast.datasets.synthetic import make_synthetic_release
-from mmdet_inbreast.datasets.transforms.loading import read_dicom_pixels
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,15 +33,7 @@ def tiny_release(tmp_path_factory):
     make_synthetic_release(str(out), num_patients=4, scale=1 / 16, seed=0,
                            mass_fraction=0.6)
     root = out / 'INbreast Release 1.0'
-    records, _ = scan_release(str(root))
-    parts = split_by_ratios(records, (0.7, 0.1, 0.2), seed=0)
-    for name, keys in zip(('train', 'val', 'test'), parts):
-        write_split(str(root / 'splits' / f'{name}.txt'), keys)
-    train = set(parts[0])
-    stats = nonzero_stats(read_dicom_pixels(r.img_path)[0] for r in records
-                          if r.file_name in train)
-    with open(root / 'splits' / 'train_stats.json', 'w') as f:
-        json.dump(stats, f)
+    parts = write_splits_and_stats(str(root), (0.7, 0.1, 0.2), seed=0)
     return root, len(parts[0])
 
 
@@ -112,21 +101,6 @@ def test_init_cpu_dist_refuses_nccl():
                        match="backend 'nccl' needs GPUs; pass --cfg-options "
                        'env_cfg.dist_cfg.backend=gloo'):
         init_cpu_dist(cfg)
-
-
-def flatten(node, prefix=''):
-    """{'a.b.0.c': leaf} of a config."""
-    if isinstance(node, dict):
-        items = node.items()
-    elif isinstance(node, (list, tuple)) and any(
-            isinstance(v, (dict, list, tuple)) for v in node):
-        items = enumerate(node)
-    else:
-        return {prefix: node}
-    out = {}
-    for k, v in items:
-        out.update(flatten(v, f'{prefix}.{k}' if prefix else str(k)))
-    return out
 
 
 def config_diff(name, base='retina_patch.py'):

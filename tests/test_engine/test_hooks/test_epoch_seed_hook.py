@@ -9,8 +9,7 @@ import sys
 import numpy as np
 import torch
 
-from mmdet_inbreast.datasets.release import scan_release
-from mmdet_inbreast.datasets.splits import split_by_ratios, write_split
+from mmdet_inbreast.apis.demo import write_splits_and_stats
 from mmdet_inbreast.engine.hooks.epoch_seed_hook import epoch_seed
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
@@ -41,12 +40,7 @@ def test_resume_gives_same_weights(synthetic_release, tmp_path):
     src, _ = synthetic_release
     release = str(tmp_path / 'INbreast Release 1.0')
     shutil.copytree(src, release)
-    records, _ = scan_release(release)
-    train, val, test = split_by_ratios(records, (0.6, 0.2, 0.2))
-    for name, keys in (('train', train), ('val', val), ('test', test)):
-        write_split(osp.join(release, 'splits', f'{name}.txt'), keys)
-    with open(osp.join(release, 'splits', 'train_stats.json'), 'w') as f:
-        f.write('{"mean": 1500.0, "std": 200.0}')
+    write_splits_and_stats(release)
 
     full, part = str(tmp_path / 'full'), str(tmp_path / 'part')
     _train(release, full)
