@@ -10,6 +10,7 @@ from mmengine.logging import print_log
 
 from .release import (ImageRecord, format_report, read_split_file,
                       scan_release)
+from .samplers import seed_sample
 
 
 @DATASETS.register_module()
@@ -28,6 +29,9 @@ class INbreastDataset(BaseDetDataset):
     (8-digit key), ``patient_id`` (16-hex hash from the DICOM name),
     ``laterality``, ``view``, ``birads`` (as written, e.g. ``'4a'``),
     ``birads_category``, ``acr``.
+
+    With :class:`SeededSampler`, each sample's random augmentation is
+    seeded from the index the sampler gives (see :func:`seed_sample`).
 
     Images listed in the CSV without an XML file are negatives and are kept.
     Building the dataset logs one summary line (images listed, read,
@@ -124,3 +128,8 @@ class INbreastDataset(BaseDetDataset):
                 continue
             kept.append(info)
         return kept
+
+    def __getitem__(self, idx: int) -> dict:
+        """The pipeline's output for ``idx``, its random transforms seeded
+        first when ``idx`` carries a seed (:class:`SeededSampler`)."""
+        return super().__getitem__(seed_sample(idx))

@@ -9,6 +9,8 @@ import numpy as np
 from mmengine.dataset import BaseDataset, force_full_init
 from mmdet.registry import DATASETS
 
+from .samplers import seed_sample
+
 
 @DATASETS.register_module()
 class MassRepeatDataset:
@@ -18,7 +20,8 @@ class MassRepeatDataset:
     This is a dataset wrapper (like mmengine's ``RepeatDataset``), not a
     sampler, so it works with any sampler, any number of GPUs and
     ``InfiniteSampler``. Every index runs the wrapped dataset's pipeline
-    afresh, so with a random crop each repeat is a new crop. An image is
+    afresh, so with a random crop each repeat is a new crop (seeded per
+    repeat under :class:`SeededSampler`). An image is
     positive when it has at least one non-ignored instance.
 
     Args:
@@ -88,7 +91,8 @@ class MassRepeatDataset:
     def __getitem__(self, idx: int) -> dict:
         if not self._fully_initialized:
             self.full_init()
-        return self.dataset[self.get_ori_index(idx)]
+        # A SeededSampler's seed is for this repeat, not for the image.
+        return self.dataset[self.get_ori_index(seed_sample(idx))]
 
     @force_full_init
     def __len__(self) -> int:

@@ -36,12 +36,15 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=1,
     num_workers=2,
-    # Workers restart each epoch and seed numpy from torch's per-epoch seed,
-    # so every epoch draws fresh crops and a resumed run draws the same ones.
-    persistent_workers=False,
+    # SeededSampler gives every sample a seed from (seed, epoch, index), and
+    # the dataset seeds the random transforms with it: crops do not depend
+    # on the worker, so workers persist across epochs and a resumed run
+    # draws the same crops as the uninterrupted one.
+    persistent_workers=True,
+    # Fresh worker streams for anything not seeded per sample.
     worker_init_fn=dict(type='inbreast_worker_init_fn'),
     pin_memory=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='SeededSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
     dataset=dict(
         type=dataset_type,

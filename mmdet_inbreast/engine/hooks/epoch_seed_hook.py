@@ -47,11 +47,14 @@ class EpochSeedHook(Hook):
 
     The crops of :class:`MassPreservingRandomCrop` (like every mmcv
     transform) draw from numpy's global generator, whose state a checkpoint
-    does not hold; without this hook a run resumed from an epoch checkpoint
-    sees other crops than the uninterrupted run, and ends with other
-    weights. With it (and non-persistent workers using
-    :func:`inbreast_worker_init_fn`, or ``num_workers=0``), resuming gives
-    the same weights as not stopping.
+    does not hold. The project's training loaders use
+    :class:`~mmdet_inbreast.datasets.SeededSampler`, which seeds every
+    sample from (seed, epoch, index), with workers persistent or not. This
+    hook covers the rest: anything else in the main process that draws
+    from these generators, and datasets that do not take the sampler's
+    seeds (with non-persistent workers using :func:`inbreast_worker_init_fn`,
+    or ``num_workers=0``). Together, resuming from an epoch checkpoint
+    gives the same weights as not stopping.
     """
 
     priority = 'VERY_HIGH'

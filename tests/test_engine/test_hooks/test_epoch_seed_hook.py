@@ -1,12 +1,14 @@
-"""EpochSeedHook: a run resumed from an epoch checkpoint ends with the same
-weights as the uninterrupted run, with the project's own demo config
-(random crops in the main process, num_workers=0)."""
+"""EpochSeedHook and SeededSampler: a run resumed from an epoch checkpoint
+ends with the same weights as the uninterrupted run, with the project's own
+demo config, crops drawn in the main process (num_workers=0) or in two
+persistent loader workers."""
 import os.path as osp
 import shutil
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 
 from mmdet_inbreast.apis.demo import write_splits_and_stats
@@ -21,14 +23,16 @@ def test_epoch_seed_depends_on_seed_and_epoch():
     assert len({epoch_seed(s, e) for s in range(3) for e in range(3)}) == 9
 
 
-def _train(release, work_dir, *extra):
+def _train(release, work_dir, options=(), args=()):
+    """Train 2 epochs; ``options``: more ``--cfg-options`` (later ones
+    win), ``args``: more arguments."""
     cmd = [sys.executable, 'tools/train.py',
            'configs/demo/retina_demo_patch.py', '--work-dir', work_dir,
-           '--data-root', release, *extra, '--cfg-options',
+           '--data-root', release, *args, '--cfg-options',
            'train_cfg.max_epochs=2', 'train_cfg.val_interval=10',
            'train_dataloader.batch_size=4', 'randomness.seed=7',
            'default_hooks.checkpoint.save_best=None',
-           'default_hooks.checkpoint.max_keep_ckpts=3']
+           'default_hooks.checkpoint.max_keep_ckpts=3', *options]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                           timeout=600, env={'OMP_NUM_THREADS': '1',
                                             'PATH': '/usr/bin:/bin'})
@@ -36,18 +40,23 @@ def _train(release, work_dir, *extra):
     return proc.stdout + proc.stderr
 
 
-def test_resume_gives_same_weights(synthetic_release, tmp_path):
+@pytest.mark.parametrize('loader', [
+    (),
+    ('train_dataloader.num_workers=2',
+     'train_dataloader.persistent_workers=True'),
+], ids=['main-process', 'persistent-workers'])
+def test_resume_gives_same_weights(synthetic_release, tmp_path, loader):
     src, _ = synthetic_release
     release = str(tmp_path / 'INbreast Release 1.0')
     shutil.copytree(src, release)
     write_splits_and_stats(release)
 
     full, part = str(tmp_path / 'full'), str(tmp_path / 'part')
-    _train(release, full)
+    _train(release, full, loader)
     # Interrupted run: copy epoch 1 of the same seeded run, then resume.
-    _train(release, part, '--cfg-options', 'train_cfg.max_epochs=1')
-    log = _train(release, part, '--resume',
-                 osp.join(part, 'epoch_1.pth'))
+    _train(release, part, ('train_cfg.max_epochs=1', ) + loader)
+    log = _train(release, part, loader,
+                 ('--resume', osp.join(part, 'epoch_1.pth')))
     assert 'resumed epoch: 1' in log
     a = torch.load(osp.join(full, 'epoch_2.pth'), weights_only=False)
     b = torch.load(osp.join(part, 'epoch_2.pth'), weights_only=False)
