@@ -126,5 +126,8 @@ def test_fast_config_changes_only_the_recipe():
         'model.bbox_head.loss_cls.type': ('FocalLoss', 'SigmoidFocalLoss'),
         'custom_hooks.0.type': (None, 'ChannelsLastHook'),
         'train_dataloader.num_workers': (2, 16),
+        # Gray patches through the workers, 3 channels on the device.
+        'train_dataloader.dataset.dataset.pipeline.4.num_channels': (None, 1),
+        'model.data_preprocessor.expand_channels': (None, 3),
         'auto_scale_lr.enable': (False, True),
     }

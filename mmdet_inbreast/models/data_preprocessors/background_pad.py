@@ -24,21 +24,37 @@ class BackgroundPadDetDataPreprocessor(DetDataPreprocessor):
     Use it with ``mean=None, std=None, bgr_to_rgb=False`` (the pipeline has
     normalised already).
 
+    With ``expand_channels=3`` the pipeline can hand over the gray image
+    once (``ZeroIgnoringNormalize(num_channels=1)``) and the copies to 3
+    channels are made here, on the model's device, after padding: a third
+    of the bytes through loader workers, pinned memory and the host-to-GPU
+    copy (a 1024 x 1024 patch is 4 MiB instead of 12 MiB of float32).
+
     Args:
         pad_value (float, optional): Fallback when samples carry no
             ``background_value``. Defaults to None, which raises if a batch
             has none (so a misconfigured pipeline is caught, not padded
             with 0).
+        expand_channels (int, optional): Repeat single-channel batches to
+            this many channels; batches that have it already pass
+            unchanged. Defaults to None (no expansion).
         **kwargs: Passed to :class:`DetDataPreprocessor`.
     """
 
-    def __init__(self, pad_value: Optional[float] = None, **kwargs) -> None:
+    def __init__(self,
+                 pad_value: Optional[float] = None,
+                 expand_channels: Optional[int] = None,
+                 **kwargs) -> None:
         if kwargs.get('mean') is not None or kwargs.get('std') is not None:
             raise ValueError(
                 'BackgroundPadDetDataPreprocessor pads images that the '
                 'pipeline normalised already (ZeroIgnoringNormalize): set '
                 'mean=None and std=None')
+        if expand_channels is not None and expand_channels < 1:
+            raise ValueError(
+                f'expand_channels must be >= 1 or None, got {expand_channels}')
         self.fallback_pad_value = pad_value
+        self.expand_channels = expand_channels
         super().__init__(pad_value=0 if pad_value is None else pad_value,
                          **kwargs)
 
@@ -52,10 +68,26 @@ class BackgroundPadDetDataPreprocessor(DetDataPreprocessor):
 
         Returns:
             dict: ``inputs`` (N, C, H, W) float32 padded with the background
-            value, and ``data_samples``.
+            value (C = ``expand_channels`` when set), and ``data_samples``.
+
+        Raises:
+            ValueError: If ``expand_channels`` is set and the batch has
+                neither 1 nor that many channels.
         """
         self.pad_value = self.batch_background_value(data.get('data_samples'))
-        return super().forward(data, training)
+        data = super().forward(data, training)
+        if self.expand_channels is not None:
+            inputs = data['inputs']
+            channels = inputs.shape[1]
+            if channels == 1 and self.expand_channels != 1:
+                data['inputs'] = inputs.expand(
+                    -1, self.expand_channels, -1, -1).contiguous()
+            elif channels != self.expand_channels:
+                raise ValueError(
+                    f'expand_channels={self.expand_channels} repeats '
+                    f'single-channel images, got {channels} channels: set '
+                    'ZeroIgnoringNormalize(num_channels=1) in the pipeline')
+        return data
 
     def batch_background_value(self, data_samples) -> float:
         """The one background value of a batch.

@@ -14,15 +14,16 @@ MEAN, STD = 1449.49, 221.67
 BG = -MEAN / STD
 
 
-def batch(background=(BG, BG)):
-    """Two normalised images of different sizes, (3, 50, 40) and
-    (3, 37, 61), with a raw-0 background column on the right."""
+def batch(background=(BG, BG), num_channels=3):
+    """Two normalised images of different sizes, (C, 50, 40) and
+    (C, 37, 61), with a raw-0 background column on the right."""
     inputs, samples = [], []
     rng = np.random.default_rng(0)
     for (h, w), bg in zip(((50, 40), (37, 61)), background):
         raw = rng.integers(1000, 2000, size=(h, w)).astype(np.uint16)
         raw[:, -5:] = 0
-        t = ZeroIgnoringNormalize(mean=MEAN, std=STD)
+        t = ZeroIgnoringNormalize(mean=MEAN, std=STD,
+                                  num_channels=num_channels)
         out = t(dict(img=raw))
         inputs.append(torch.from_numpy(out['img']).permute(2, 0, 1).clone())
         meta = dict(img_shape=(h, w), ori_shape=(h, w))
@@ -94,6 +95,33 @@ def test_fallback_and_errors():
     # A per-sample value wins over the fallback.
     out = BackgroundPadDetDataPreprocessor(pad_value=0.0)(batch())
     assert out['inputs'][0, 0, 49, 60].item() == pytest.approx(BG)
+
+
+def test_expand_channels_equals_the_three_channel_pipeline():
+    """Gray through the loader, 3 channels made after padding: the same
+    batch as normalising to 3 channels in the pipeline."""
+    gray = batch(num_channels=1)
+    assert gray['inputs'][0].shape == (1, 50, 40)
+    ref = BackgroundPadDetDataPreprocessor(pad_size_divisor=32)(batch())
+    out = BackgroundPadDetDataPreprocessor(
+        pad_size_divisor=32, expand_channels=3)(gray)
+    assert out['inputs'].shape == (2, 3, 64, 64)
+    assert out['inputs'].is_contiguous()
+    assert torch.equal(out['inputs'], ref['inputs'])
+    assert out['inputs'][1, 2, 63, 63].item() == pytest.approx(BG)
+    # Already 3 channels: unchanged.
+    again = BackgroundPadDetDataPreprocessor(
+        pad_size_divisor=32, expand_channels=3)(batch())
+    assert torch.equal(again['inputs'], ref['inputs'])
+    # Without expansion the gray batch stays gray.
+    plain = BackgroundPadDetDataPreprocessor(pad_size_divisor=32)(
+        batch(num_channels=1))
+    assert plain['inputs'].shape == (2, 1, 64, 64)
+    with pytest.raises(ValueError, match='got 2 channels.*num_channels=1'):
+        BackgroundPadDetDataPreprocessor(expand_channels=3)(
+            batch(num_channels=2))
+    with pytest.raises(ValueError, match='expand_channels must be >= 1'):
+        BackgroundPadDetDataPreprocessor(expand_channels=0)
 
 
 def test_built_from_registry():
