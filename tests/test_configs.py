@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
 
 import mmdet_inbreast  # noqa: F401
 from mmdet_inbreast.datasets.release import scan_release
@@ -71,8 +72,12 @@ def test_config_builds(path, release):
         ds = DATASETS.build(cfg[loader].dataset)
         assert len(ds) > 0
         sample = ds[0]
-        assert sample['inputs'].shape[0] == 3
+        assert sample['inputs'].shape[0] in (1, 3)
         assert 'background_value' in sample['data_samples'].metainfo
+        # What the backbone sees: 3 channels (made by the data
+        # preprocessor when the pipeline sends gray patches).
+        batch = model.data_preprocessor(pseudo_collate([sample]), False)
+        assert batch['inputs'].shape[1] == 3
 
 
 def test_variant_changes_only_backbone():
