@@ -2,12 +2,12 @@
 (run seed, epoch, sample index) only."""
 from __future__ import annotations
 
-import random
-from typing import Iterator, Optional, Sized
+from typing import Iterator
 
-import numpy as np
 from mmengine.dataset import DefaultSampler
 from mmdet.registry import DATA_SAMPLERS
+
+from ...utils.seeding import derive_seed, seed_numpy_and_random
 
 
 def sample_seed(seed: int, epoch: int, index: int, repeat: int = 0) -> int:
@@ -25,9 +25,7 @@ def sample_seed(seed: int, epoch: int, index: int, repeat: int = 0) -> int:
     Returns:
         int: The seed, in ``[0, 2**32)``.
     """
-    return int(np.random.SeedSequence(
-        [int(seed) % 2**32, int(epoch), int(index),
-         int(repeat)]).generate_state(1)[0])
+    return derive_seed(seed, epoch, index, repeat)
 
 
 class SeededIndex(int):
@@ -72,8 +70,7 @@ def seed_sample(idx) -> int:
     """
     seed = getattr(idx, 'seed', None)
     if seed is not None:
-        np.random.seed(seed)
-        random.seed(seed)
+        seed_numpy_and_random(seed)
     return int(idx)
 
 
@@ -107,21 +104,12 @@ class SeededSampler(DefaultSampler):
             Defaults to True.
     """
 
-    def __init__(self,
-                 dataset: Sized,
-                 shuffle: bool = True,
-                 seed: Optional[int] = None,
-                 round_up: bool = True) -> None:
-        super().__init__(dataset, shuffle=shuffle, seed=seed,
-                         round_up=round_up)
-
     def __iter__(self) -> Iterator[SeededIndex]:
         """Iterate this rank's indices, each with its seed."""
         n = len(self.dataset)
         # Positions in the global (all ranks) order: the repeat number of a
         # padded index is its position // n.
         positions = range(self.rank, self.total_size, self.world_size)
-        indices = list(super().__iter__())
-        for pos, idx in zip(positions, indices):
+        for pos, idx in zip(positions, super().__iter__()):
             yield SeededIndex(idx, sample_seed(self.seed, self.epoch, idx,
                                                pos // n))

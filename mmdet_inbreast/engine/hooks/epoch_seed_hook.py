@@ -1,20 +1,18 @@
 """EpochSeedHook: random augmentation that depends only on (seed, epoch)."""
 from __future__ import annotations
 
-import random
-
-import numpy as np
 import torch
 from mmengine.dist import get_dist_info
 from mmengine.hooks import Hook
 from mmengine.registry import FUNCTIONS
 from mmdet.registry import HOOKS
 
+from ...utils.seeding import derive_seed, seed_numpy_and_random
+
 
 def epoch_seed(seed: int, epoch: int) -> int:
     """A 32-bit seed for ``epoch`` of a run seeded with ``seed``."""
-    return int(np.random.SeedSequence([int(seed) % 2**32,
-                                       int(epoch)]).generate_state(1)[0])
+    return derive_seed(seed, epoch)
 
 
 @FUNCTIONS.register_module()
@@ -35,9 +33,7 @@ def inbreast_worker_init_fn(worker_id: int) -> None:
         worker_id (int): The worker's index.
     """
     rank, _ = get_dist_info()
-    seed = (torch.initial_seed() + 1_000_003 * rank) % 2**32
-    np.random.seed(seed)
-    random.seed(seed)
+    seed_numpy_and_random((torch.initial_seed() + 1_000_003 * rank) % 2**32)
 
 
 @HOOKS.register_module()
@@ -62,6 +58,5 @@ class EpochSeedHook(Hook):
     def before_train_epoch(self, runner) -> None:
         """Reseed from (``runner.seed``, ``runner.epoch``)."""
         seed = epoch_seed(runner.seed, runner.epoch)
-        np.random.seed(seed)
-        random.seed(seed)
+        seed_numpy_and_random(seed)
         torch.manual_seed(seed)
