@@ -29,6 +29,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..utils.errors import InputError
+
 #: ``<FileName>_<PatientHash>_MG_<L|R>_<CC|ML>_ANON.dcm``
 DICOM_NAME_RE = re.compile(
     r'^(?P<key>\d{8})_(?P<patient>[0-9a-fA-F]{16})_MG_(?P<lat>[LR])_'
@@ -73,7 +75,7 @@ _POINT_RE = re.compile(
     r'([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(?:,[^)]*)?\)$')
 
 
-class ReleaseError(ValueError):
+class ReleaseError(InputError):
     """A file of the release that cannot be used; the message names the file
     and the fix."""
 
