@@ -10,8 +10,8 @@ of INbreast's size (115 patients) that is a few patients either way.
 
 Small releases get two deterministic repairs, applied only when needed:
 every part with a positive ratio gets at least one patient, and at least
-one patient with a mass when there are enough of them (patients with
-masses first). The patient moved is the one whose ``u`` lies nearest the
+one patient with a mass (patients with masses first; when there are fewer
+of them than parts, the largest parts get one). The patient moved is the one whose ``u`` lies nearest the
 empty part; a repair can move a patient when another one is added or
 removed, which is why it is kept to these degenerate cases.
 
@@ -68,13 +68,13 @@ def _check_ratios(ratios: Sequence[float]) -> np.ndarray:
 def _fill_empty(part_of: dict, u: dict, members: list, ratios: np.ndarray,
                 keep: list) -> None:
     """Give every part with a positive ratio at least one of ``members``
-    (when there are enough), moving the member whose ``u`` is nearest the
-    empty part's interval out of a part that keeps one of ``members`` and
-    one of each ``keep`` set it has."""
+    (the largest parts first when there are fewer members than parts),
+    moving the member whose ``u`` is nearest the empty part's interval out
+    of a part that keeps one of ``members`` and one of each ``keep`` set it
+    has."""
     edges = np.concatenate([[0.0], np.cumsum(ratios)])
-    wanted = [i for i, r in enumerate(ratios) if r > 0]
-    if len(members) < len(wanted):
-        return
+    wanted = sorted((i for i, r in enumerate(ratios) if r > 0),
+                    key=lambda i: (-ratios[i], i))[:len(members)]
     for part in wanted:
         count = defaultdict(int)
         for p in members:
@@ -157,7 +157,8 @@ def carve_val(records: Sequence[ImageRecord], keys: Sequence[str],
               val_fraction: float, seed: int = 0
               ) -> tuple[list[str], list[str]]:
     """Take about ``val_fraction`` of the patients of ``keys`` as a
-    validation part, by patient and stably (``patient_u(..., 'val')``).
+    validation part, by patient and stably: the patients whose
+    ``patient_u(patient, seed, 'val')`` is under ``val_fraction``.
 
     At least one patient goes to val (and one with a mass, when the
     patients of ``keys`` have masses), as long as train keeps one of each.
@@ -178,10 +179,12 @@ def carve_val(records: Sequence[ImageRecord], keys: Sequence[str],
     images, positive = group_patients(sel)
     if val_fraction == 0:
         return [r.file_name for r in sel], []
-    ratios = np.array([1 - val_fraction, val_fraction])
+    # Part 0 is val: a patient goes to val when its 'val' number is under
+    # val_fraction, so a larger fraction only adds patients to val.
+    ratios = np.array([val_fraction, 1 - val_fraction])
     part_of = _assign(sorted(images), positive, ratios, seed, salt='val')
-    train = [r.file_name for r in sel if part_of[r.patient_id] == 0]
-    val = [r.file_name for r in sel if part_of[r.patient_id] == 1]
+    train = [r.file_name for r in sel if part_of[r.patient_id] == 1]
+    val = [r.file_name for r in sel if part_of[r.patient_id] == 0]
     return train, val
 
 
