@@ -40,15 +40,15 @@ def main() -> None:
         png_dir=args.png_dir, classes=args.classes,
         progress=lambda it: tqdm(it, desc='png', file=sys.stderr))
     skipped = coco['info']['skipped']
+    print(f'{len(skipped)} image(s) skipped' + (':' if skipped else ''))
     for item in skipped:
-        print(f"skipped {item['file_name']} ({item['reason']}): "
-              f"{item['error']}".rstrip(': '))
+        error = f": {item['error']}" if item['error'] else ''
+        print(f"  {item['file_name']} ({item['reason']}){error}")
     negatives = len({i['id'] for i in coco['images']} -
                     {a['image_id'] for a in coco['annotations']})
     print(f'{len(coco["images"])} images ({negatives} without boxes), '
-          f'{len(coco["annotations"])} boxes, {len(skipped)} skipped, '
-          f'categories {[c["name"] for c in coco["categories"]]} -> '
-          f'{args.out}')
+          f'{len(coco["annotations"])} boxes, categories '
+          f'{[c["name"] for c in coco["categories"]]} -> {args.out}')
 
 
 if __name__ == '__main__':

@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
-from .dicom import read_dicom_pixels
+from .dicom import DicomError, read_dicom_pixels
 
 
 def infos_to_coco(data_infos: Sequence[dict],
@@ -152,7 +152,6 @@ def export_coco(data_root: str,
         decode (they are not in ``images``). Nothing stops at the first
         bad file.
     """
-    from .dicom import DicomError
     from .inbreast import INbreastDataset
     from .inbreast_release.scan import REASON_PIXELS
     if ann_file and osp.isfile(ann_file):

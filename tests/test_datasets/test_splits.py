@@ -212,3 +212,121 @@ def test_describe_split(synthetic_release):
         images=6, patients=len({im.patient_id for im in images[:6]}),
         positive_images=sum(bool(im.mass_boxes) for im in images[:6]),
         masses=sum(len(im.mass_boxes) for im in images[:6]))
+
+
+# ------------------------------------------------- tools/split_patients.py
+def run_split_tool(*args, capsys):
+    """Run tools/split_patients.py in this process; (exit code, stdout,
+    stderr)."""
+    import runpy
+    import sys
+    from pathlib import Path
+    from unittest import mock
+    tool = Path(__file__).resolve().parents[2] / 'tools' / 'split_patients.py'
+    capsys.readouterr()
+    code = 0
+    with mock.patch.object(sys, 'argv', [str(tool)] + [str(a) for a in args]):
+        try:
+            runpy.run_path(str(tool), run_name='__main__')
+        except SystemExit as e:
+            code = e.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def release_copy(synthetic_release, tmp_path):
+    import shutil
+    src, images = synthetic_release
+    root = tmp_path / 'INbreast Release 1.0'
+    shutil.copytree(src, root)
+    return root, images
+
+
+def test_tool_val_fraction_carves_val_from_train(release_copy, tmp_path,
+                                                 capsys):
+    root, _ = release_copy
+    plain, carved = tmp_path / 'plain', tmp_path / 'carved'
+    code, out, _ = run_split_tool(root, '--ratios', 0.8, 0.2, '--names',
+                                  'train', 'test', '--out-dir', plain,
+                                  capsys=capsys)
+    assert code == 0 and sorted(p.name for p in plain.iterdir()) == [
+        'test.txt', 'train.txt']
+    code, out, _ = run_split_tool(root, '--ratios', 0.8, 0.2, '--names',
+                                  'train', 'test', '--val-fraction', 0.125,
+                                  '--out-dir', carved, capsys=capsys)
+    assert code == 0
+    assert [ln.split()[0] for ln in out.splitlines()[1:4]] == [
+        'train.txt', 'val.txt', 'test.txt']
+    read = {d: {n: read_split_file(str(d / f'{n}.txt'))
+                for n in ('train', 'val', 'test') if (d / f'{n}.txt').exists()}
+            for d in (plain, carved)}
+    # test is untouched (the 8:2 train:test assignment stays), val comes out
+    # of train only, by patient.
+    assert read[carved]['test'] == read[plain]['test']
+    assert read[carved]['val']
+    assert sorted(read[carved]['train'] + read[carved]['val']) == sorted(
+        read[plain]['train'])
+    records, _ = scan_release(str(root))
+    patient_of = {r.file_name: r.patient_id for r in records}
+    assert not ({patient_of[k] for k in read[carved]['val']}
+                & {patient_of[k] for k in read[carved]['train']})
+    with open(carved / 'val.txt') as f:
+        assert f.readline() == ('# split_patients.py seed=0 ratios=[0.8, '
+                                '0.2] val_fraction=0.125\n')
+
+
+def test_tool_folds_write_train_val_test(release_copy, tmp_path, capsys):
+    root, _ = release_copy
+    code, out, _ = run_split_tool(root, '--folds', 3, '--out-dir', tmp_path,
+                                  capsys=capsys)
+    assert code == 0
+    assert [ln.split()[0] for ln in out.splitlines()[1:10]] == [
+        f'fold{k}/{n}.txt' for k in range(3) for n in ('train', 'val',
+                                                       'test')]
+    records, _ = scan_release(str(root))
+    expected = make_folds(records, 3, 0, 0.125)
+    for k in range(3):
+        for n in ('train', 'val', 'test'):
+            assert read_split_file(str(tmp_path / f'fold{k}' / f'{n}.txt')) \
+                == expected[k][n]
+
+
+def test_tool_names_dropped_images_and_keeps_assignment(release_copy,
+                                                        tmp_path, capsys):
+    root, images = release_copy
+    clean = tmp_path / 'clean'
+    code, _, _ = run_split_tool(root, '--ratios', 0.5, 0.5, '--names', 'a',
+                                'b', '--out-dir', clean, capsys=capsys)
+    assert code == 0
+    # One image broken, one orphan XML.
+    victim = images[7]
+    path = root / 'AllDICOMs' / osp.basename(victim.dicom_path)
+    path.write_bytes(path.read_bytes()[:-300])
+    (root / 'AllXML' / '99999999.xml').write_text('<plist/>')
+    broken = tmp_path / 'broken'
+    code, out, _ = run_split_tool(root, '--ratios', 0.5, 0.5, '--names', 'a',
+                                  'b', '--out-dir', broken, capsys=capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert '2 image(s) or file(s) left out of the splits:' in lines
+    assert f'  unusable DICOM (1): {victim.file_name}' in lines
+    assert '  XML without CSV row (1): 99999999' in lines
+    assert any(ln.startswith('scan: 22 images listed, 21 read, ')
+               for ln in lines)
+    for n in ('a', 'b'):
+        before = read_split_file(str(clean / f'{n}.txt'))
+        after = read_split_file(str(broken / f'{n}.txt'))
+        assert after == [k for k in before if k != victim.file_name]
+
+
+def test_tool_input_errors_are_one_line(release_copy, capsys):
+    root, _ = release_copy
+    code, out, err = run_split_tool(root, '--ratios', 0.5, 0.5, '--names',
+                                    'a', capsys=capsys)
+    assert code == 2
+    assert err.splitlines()[0] == ('error: --ratios has 2 values but '
+                                   '--names 1; give one name per ratio')
+    code, _, err = run_split_tool(root, '--ratios', 0.6, 0.2, 0.2,
+                                  '--val-fraction', 0.1, capsys=capsys)
+    assert code == 2 and 'do not also name a val split' in err
