@@ -158,6 +158,7 @@ def run_tool(*args, capsys=None):
     return result.stdout.strip()
 
 
+@pytest.mark.slow
 def test_cache_images_tool_skips_and_rewrites_stale(synthetic_release,
                                                     tmp_path, capsys):
     src, images = synthetic_release
@@ -257,6 +258,19 @@ def test_tool_skips_what_the_scan_refuses(synthetic_release, tmp_path,
     assert lines[-1].endswith(f'0 failed, 1 skipped by the scan -> '
                               f'{cache_dir}')
     assert f'{ct.file_name}.npy' not in os.listdir(cache_dir)
+
+
+def test_tool_input_error_is_one_line(synthetic_release, tmp_path, capsys):
+    root, images = synthetic_release
+    write_split(str(tmp_path / 'other.txt'), ['12345678'])
+    with pytest.raises(SystemExit) as e:
+        run_tool(root, '--split', tmp_path / 'other.txt', '--cache-dir',
+                 tmp_path / 'cache', capsys=capsys)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (f"error: {osp.join(root, 'INbreast.csv')}: the split "
+                      "lists 1 key(s) that are not in the CSV: ['12345678']; "
+                      'the split was written for another release')
 
 
 _SLOW_DRIVER = """

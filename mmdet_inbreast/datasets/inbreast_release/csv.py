@@ -13,7 +13,6 @@ CSV_COLUMNS = ('Patient ID', 'Patient age', 'Laterality', 'View',
 _REQUIRED_CSV_COLUMNS = ('Laterality', 'View', 'File Name', 'ACR', 'Bi-Rads')
 
 
-
 @dataclass
 class CsvRecord:
     """One row of ``INbreast.csv``.

@@ -22,7 +22,6 @@ _POINT_RE = re.compile(
     r'([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(?:,[^)]*)?\)$')
 
 
-
 @dataclass
 class Roi:
     """One ROI of an OsiriX XML file.
