@@ -166,8 +166,10 @@ def _open_rows(path: str, required: tuple[str, ...]):
         raise VinDrReleaseError(
             f'{path}: header lacks column(s) {missing} (has {header}); is '
             'this a VinDr-Mammo 1.0.0 annotation file?')
-    return index, [(i + 1, r) for i, r in enumerate(rows)
-                   if i > 0 and any(c.strip() for c in r)]
+    width = len(header)
+    return index, [(i + 1, r if len(r) >= width else r + [''] *
+                    (width - len(r)))
+                   for i, r in enumerate(rows) if i > 0 and any(r)]
 
 
 def _positive_int(text: str) -> int | None:
@@ -203,8 +205,7 @@ def read_breast_csv(path: str, report) -> dict[str, BreastRow]:
     repeated: dict[str, list[int]] = {}
     for n, (line, row) in enumerate(rows):
         def get(col: str) -> str:
-            i = index[col]
-            return row[i].strip() if i < len(row) else ''
+            return row[index[col]].strip()
         image_id = get('image_id')
         if not image_id or not get('study_id'):
             report.problem(f'{path}:{line}: empty image_id or study_id; '
@@ -267,10 +268,9 @@ def read_finding_csv(path: str, report) -> tuple[dict[str, list[FindingRow]],
     seen: dict[tuple, int] = {}
     for line, row in rows:
         def get(col: str) -> str:
-            i = index[col]
-            return row[i].strip() if i < len(row) else ''
+            return row[index[col]].strip()
         image_id = get('image_id')
-        cells = tuple(c.strip() for c in row)
+        cells = tuple(row)
         if cells in seen:
             report.problem(
                 f'{path}:{line}: repeats line {seen[cells]} exactly; read '
