@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Iterable, Sequence
 
 #: Prefixes of the class names that select a malignancy.
 MALIGNANCIES = ('benign', 'malignant')
@@ -140,3 +141,55 @@ def split_class_name(name: str) -> tuple[str | None, str]:
         if name.startswith(m + '_'):
             return m, name[len(m) + 1:]
     return None, name
+
+
+def box_labels(categories: Iterable[str], birads: object,
+               classes: Sequence[str],
+               rule: 'MalignancyRule | None' = None
+               ) -> tuple[list[str], str | None]:
+    """The classes one box counts for, for any release.
+
+    A class without a malignancy prefix (``'mass'``) takes every box of
+    that category; ``'benign_mass'`` / ``'malignant_mass'`` take a mass box
+    whose BI-RADS (the finding's for VinDr-Mammo, the image's for INbreast)
+    the rule reads as benign / malignant. A box of a selected category
+    whose malignancy is unknown counts for no class; the first
+    malignancy class of that category is returned separately: the caller
+    keeps the box as an ignored instance of it when ``rule.unknown ==
+    'ignore'`` and leaves the box out when ``'skip'``.
+
+    Args:
+        categories (Iterable[str]): Category classes of the box
+            (``{'mass', 'suspicious_calcification'}``).
+        birads (object): Its BI-RADS, any spelling.
+        classes (Sequence[str]): The dataset's class names.
+        rule (MalignancyRule, optional): Defaults to ``MalignancyRule()``.
+
+    Returns:
+        tuple[list[str], str | None]: Classes the box counts for, in class
+        order; and the class of unknown malignancy, or None.
+
+    Example:
+        >>> box_labels({'mass'}, 'BI-RADS 5', ('benign_mass',
+        ...                                    'malignant_mass'))
+        (['malignant_mass'], None)
+    """
+    rule = rule or MalignancyRule()
+    categories = set(categories)
+    labels: list[str] = []
+    unknown = None
+    found = None
+    for name in classes:
+        malignancy, category = split_class_name(name)
+        if category not in categories:
+            continue
+        if malignancy is None:
+            labels.append(name)
+            continue
+        if found is None:
+            found = rule.classify(birads) or ''
+        if found == malignancy:
+            labels.append(name)
+        elif not found and unknown is None:
+            unknown = name
+    return labels, unknown

@@ -51,3 +51,31 @@ def test_split_class_name():
     assert split_class_name('benign_suspicious_calcification') == (
         'benign', 'suspicious_calcification')
     assert split_class_name('mass') == (None, 'mass')
+
+
+CLS = ('benign_mass', 'malignant_mass', 'suspicious_calcification')
+
+
+@pytest.mark.parametrize('categories,birads,expected', [
+    ({'mass'}, 'BI-RADS 5', (['malignant_mass'], None)),
+    ({'mass'}, '3', (['benign_mass'], None)),
+    ({'mass', 'suspicious_calcification'}, '4',
+     (['malignant_mass', 'suspicious_calcification'], None)),
+    ({'mass'}, '', ([], 'benign_mass')),
+    ({'mass'}, '0', ([], 'benign_mass')),
+    ({'suspicious_calcification'}, None, (['suspicious_calcification'],
+                                          None)),
+    ({'asymmetry'}, '4', ([], None)),
+])
+def test_box_labels(categories, birads, expected):
+    from mmdet_inbreast.datasets.malignancy import box_labels
+    assert box_labels(categories, birads, CLS) == expected
+
+
+def test_box_labels_one_malignancy_selected():
+    from mmdet_inbreast.datasets.malignancy import box_labels
+    assert box_labels({'mass'}, '3', ('malignant_mass', )) == ([], None)
+    assert box_labels({'mass'}, '1', ('malignant_mass', )) == (
+        [], 'malignant_mass')
+    assert box_labels({'mass'}, '4a', ('mass', 'malignant_mass')) == (
+        ['mass', 'malignant_mass'], None)

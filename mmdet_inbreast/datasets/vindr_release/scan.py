@@ -11,7 +11,7 @@ import os.path as osp
 from typing import Sequence
 
 from ..base_mammo import MammoBox, MammoRecord, ScanReport
-from ..malignancy import MalignancyRule, split_class_name
+from ..malignancy import MalignancyRule, box_labels, split_class_name
 from .csv import (BREAST_CSV, CATEGORY_CLASSES, FINDING_CSV, IMAGE_DIR,
                   BreastRow, FindingRow, VinDrReleaseError, category_class,
                   is_unknown_category, read_breast_csv, read_finding_csv)
@@ -55,9 +55,7 @@ def parse_classes(classes: Sequence[str]) -> list[tuple[str | None, str]]:
 
 
 def _image_boxes(row: BreastRow, findings: list[FindingRow],
-                 classes: Sequence[str],
-                 parsed: list[tuple[str | None, str]],
-                 rule: MalignancyRule, finding_path: str,
+                 classes: Sequence[str], rule: MalignancyRule, finding_path: str,
                  report: ScanReport) -> list[MammoBox] | None:
     """The boxes of one image for the selected classes, or None when a box
     lies outside the image (the image is then skipped)."""
@@ -74,9 +72,8 @@ def _image_boxes(row: BreastRow, findings: list[FindingRow],
                 report.counts['unknown categories'] += 1
             elif cls is not None:
                 names.append(cls)
-        wanted = [(c, m) for c, (m, cat) in zip(classes, parsed)
-                  if cat in names]
-        if not wanted:
+        labels, unknown = box_labels(names, f.birads, classes, rule)
+        if not labels and unknown is None:
             continue
         if f.box is None:
             report.problem(
@@ -97,21 +94,12 @@ def _image_boxes(row: BreastRow, findings: list[FindingRow],
             return None
         bbox = [max(x1, 0.0), max(y1, 0.0), min(x2, float(row.width)),
                 min(y2, float(row.height))]
-        unknown_label = None
-        for cls, malignancy in wanted:
-            if malignancy is None:
-                boxes.append(MammoBox(bbox, cls))
-                continue
-            found = rule.classify(f.birads)
-            if found == malignancy:
-                boxes.append(MammoBox(bbox, cls))
-            elif found is None and unknown_label is None:
-                unknown_label = cls
-        if unknown_label is not None:
+        boxes.extend(MammoBox(bbox, cls) for cls in labels)
+        if unknown is not None:
             report.counts['boxes of unknown malignancy '
                           f'({rule.unknown})'] += 1
             if rule.unknown == 'ignore':
-                boxes.append(MammoBox(bbox, unknown_label, True))
+                boxes.append(MammoBox(bbox, unknown, True))
     return boxes
 
 
@@ -157,7 +145,7 @@ def scan_vindr(data_root: str,
     """
     report = report if report is not None else ScanReport(
         error_type=VinDrReleaseError)
-    parsed = parse_classes(classes)
+    parse_classes(classes)
     rule = malignancy or MalignancyRule()
     breast_path = osp.join(data_root, BREAST_CSV)
     finding_path = osp.join(data_root, FINDING_CSV)
@@ -209,7 +197,7 @@ def scan_vindr(data_root: str,
                 skip=image_id, reason='CSV row without DICOM')
             continue
         boxes = _image_boxes(row, findings.get(image_id, []), classes,
-                             parsed, rule, finding_path, report)
+                             rule, finding_path, report)
         if boxes is None:
             continue
         records.append(MammoRecord(
