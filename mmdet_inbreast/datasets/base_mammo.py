@@ -318,6 +318,7 @@ class BaseMammoDataset(BaseDetDataset):
         self.malignancy = MalignancyRule.build(malignancy)
         self.check_header_on_load = check_header_on_load
         self.header_mismatches: dict[int, str] = {}
+        self._shape_checked: set[int] = set()
         self.scan_report = ScanReport()
         super().__init__(*args, ann_file=ann_file or '', **kwargs)
 
@@ -459,14 +460,16 @@ class BaseMammoDataset(BaseDetDataset):
                                                            dict) else None
         shape = (sample.metainfo.get('ori_shape')
                  if sample is not None else results.get('ori_shape'))
-        if shape is None or idx in self.header_mismatches:
+        if shape is None or idx in self._shape_checked:
             return
         message = _size_mismatch(self.get_data_info(idx), shape)
         if message is None:
+            self._shape_checked.add(idx)
             return
         if self.strict:
             raise self.error_type(message)
         self.header_mismatches[idx] = message
+        self._shape_checked.add(idx)
         print_log(message, logger='current', level=30)
 
     def verify(self, progress: Callable[[Iterable], Iterable] | None = None
