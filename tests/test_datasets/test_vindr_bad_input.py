@@ -182,3 +182,21 @@ def test_parse_categories(text, expected):
 def test_parse_categories_refuses(text):
     with pytest.raises(ValueError):
         parse_categories(text)
+
+
+def test_skipped_images_count_in_their_split_only(tmp_path):
+    images = make_synthetic_vindr(str(tmp_path), num_studies=5, seed=1)
+    vindr = (str(tmp_path / 'vindr-mammo'), images)
+    root = vindr[0]
+    edit(root, BREAST, duplicate_breast_row)
+    image_id = vindr[1][1].image_id
+    assert vindr[1][1].split == 'training'
+    n_train = sum(1 for im in vindr[1] if im.split == 'training')
+    train = VinDrMammoDataset(data_root=root, split='training')
+    assert train.scan_report.listed == n_train
+    assert train.scan_report.skipped == {'duplicate CSV row': [image_id]}
+    assert len(train) == n_train - 1
+    test = VinDrMammoDataset(data_root=root, split='test')
+    assert test.scan_report.listed == len(vindr[1]) - n_train == len(test)
+    assert test.scan_report.skipped == {}
+    assert len(test.scan_report.problems) == 1  # the file's problem, named

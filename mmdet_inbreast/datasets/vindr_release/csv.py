@@ -180,7 +180,8 @@ def _positive_int(text: str) -> int | None:
     return int(value) if value > 0 and value == int(value) else None
 
 
-def read_breast_csv(path: str, report) -> dict[str, BreastRow]:
+def read_breast_csv(path: str, report
+                    ) -> tuple[dict[str, BreastRow], dict[str, str]]:
     """Read ``breast-level_annotations.csv``.
 
     A row with an empty ``image_id`` or a bad ``height``/``width`` is
@@ -193,7 +194,8 @@ def read_breast_csv(path: str, report) -> dict[str, BreastRow]:
         report (ScanReport): Receives the problems (raises when strict).
 
     Returns:
-        dict[str, BreastRow]: image_id -> row, in file order.
+        tuple: (image_id -> row, in file order; image_id -> its ``split``
+        value for every image_id of the file, left-out rows included).
 
     Raises:
         VinDrReleaseError: Missing file or columns; any problem when the
@@ -203,10 +205,13 @@ def read_breast_csv(path: str, report) -> dict[str, BreastRow]:
     has_split = 'split' in index
     records: dict[str, BreastRow] = {}
     repeated: dict[str, list[int]] = {}
+    splits: dict[str, str] = {}
     for n, (line, row) in enumerate(rows):
         def get(col: str) -> str:
             return row[index[col]].strip()
         image_id = get('image_id')
+        if image_id:
+            splits.setdefault(image_id, get('split') if has_split else '')
         if not image_id or not get('study_id'):
             report.problem(f'{path}:{line}: empty image_id or study_id; '
                            'fix or remove the row')
@@ -237,7 +242,7 @@ def read_breast_csv(path: str, report) -> dict[str, BreastRow]:
             f'{path}: image_id {image_id} on lines {lines}; the image is left '
             'out: remove all but one of these rows', skip=image_id,
             reason='duplicate CSV row')
-    return records
+    return records, splits
 
 
 def read_finding_csv(path: str, report) -> tuple[dict[str, list[FindingRow]],

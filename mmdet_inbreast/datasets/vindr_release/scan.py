@@ -149,7 +149,7 @@ def scan_vindr(data_root: str,
     rule = malignancy or MalignancyRule()
     breast_path = osp.join(data_root, BREAST_CSV)
     finding_path = osp.join(data_root, FINDING_CSV)
-    rows = read_breast_csv(breast_path, report)
+    rows, row_splits = read_breast_csv(breast_path, report)
     findings, broken = read_finding_csv(finding_path, report)
     skipped_ids = {k for v in report.skipped.values() for k in v}
 
@@ -173,14 +173,19 @@ def scan_vindr(data_root: str,
     else:
         selected = list(rows) + sorted(skipped_ids - set(rows))
     if split is not None:
-        values = sorted({r.split for r in rows.values()})
+        values = sorted(set(row_splits.values()))
         if split not in values:
             raise VinDrReleaseError(
                 f"{breast_path}: split={split!r} is not a value of the "
                 f"'split' column ({values}); use one of them or split=None")
-        selected = [k for k in selected
-                    if k in rows and rows[k].split == split]
+        selected = [k for k in selected if row_splits.get(k) == split]
     report.listed = len(selected)
+    # Skipped images outside the selection are not part of this dataset
+    # (their problem lines stay in the report).
+    chosen = set(selected)
+    report.skipped = {reason: [k for k in ks if k in chosen]
+                      for reason, ks in report.skipped.items()
+                      if any(k in chosen for k in ks)}
 
     records: list[MammoRecord] = []
     for image_id in selected:
