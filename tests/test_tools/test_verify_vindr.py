@@ -1,7 +1,6 @@
 """tools/verify_vindr.py on a synthetic VinDr-Mammo release."""
 import csv
 import os.path as osp
-import shutil
 import sys
 
 import pytest

@@ -55,8 +55,8 @@ def parse_classes(classes: Sequence[str]) -> list[tuple[str | None, str]]:
 
 
 def _image_boxes(row: BreastRow, findings: list[FindingRow],
-                 classes: Sequence[str], rule: MalignancyRule, finding_path: str,
-                 report: ScanReport) -> list[MammoBox] | None:
+                 classes: Sequence[str], rule: MalignancyRule,
+                 finding_path: str, report: ScanReport) -> list[MammoBox] | None:
     """The boxes of one image for the selected classes, or None when a box
     lies outside the image (the image is then skipped)."""
     boxes: list[MammoBox] = []
