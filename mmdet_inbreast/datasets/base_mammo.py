@@ -382,6 +382,9 @@ class BaseMammoDataset(BaseDetDataset):
             self.scan_report = report
             summary = format_summary(records, report, classes,
                                      self.patient_word)
+            norm = self.describe_normalisation()
+            if norm:
+                summary += '\n' + norm
             print_log(f'{type(self).__name__}({self.data_root!r}, split='
                       f'{self.describe_split()}): {summary}',
                       logger='current')
@@ -389,6 +392,19 @@ class BaseMammoDataset(BaseDetDataset):
         finally:
             if gc_was_enabled:
                 gc.enable()
+
+    def describe_normalisation(self) -> str:
+        """Which statistics the pipeline normalises with (one line, or ''
+        without a normalising transform), so that the log of a
+        cross-dataset run shows whose statistics the test data get."""
+        lines = []
+        for t in getattr(self.pipeline, 'transforms', []):
+            if hasattr(t, 'background_value') and hasattr(t, 'mean'):
+                source = getattr(t, 'stats_file', None) or 'explicit values'
+                lines.append(f'pixels normalised by {type(t).__name__} with '
+                             f'mean {t.mean:.4g}, std {t.std:.4g} from '
+                             f'{source}')
+        return '; '.join(lines)
 
     def parse_data_info(self, raw_data_info: MammoRecord) -> dict[str, Any]:
         """Turn a :class:`MammoRecord` into mmdet's data info dict.

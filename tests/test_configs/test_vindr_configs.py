@@ -108,3 +108,59 @@ def test_config_trains_a_few_iterations(release, tmp_path):
     metrics = runner.val_loop.run()
     for key in ('coco/bbox_mAP_50', 'froc/CPM'):
         assert key in metrics
+
+
+@pytest.fixture(scope='module')
+def inbreast(synthetic_release, tmp_path_factory):
+    """The shared synthetic INbreast release with its splits and stats."""
+    import shutil
+    from mmdet_inbreast.apis.demo import write_splits_and_stats
+    src, _ = synthetic_release
+    dst = str(tmp_path_factory.mktemp('inb') / 'INbreast Release 1.0')
+    shutil.copytree(src, dst)
+    write_splits_and_stats(dst)
+    return dst
+
+
+def _move(node, old: str, new: str):
+    """Every string under ``node`` that starts with ``old`` re-rooted."""
+    if isinstance(node, dict):
+        return {k: _move(v, old, new) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return type(node)(_move(v, old, new) for v in node)
+    if isinstance(node, str) and node.startswith(old):
+        return osp.join(new, node[len(old):])
+    return node
+
+
+def _stats_of(pipeline):
+    (path, ) = [t['stats_file'] for t in pipeline
+                if t['type'] == 'ZeroIgnoringNormalize']
+    return path, json.load(open(path))
+
+
+@pytest.mark.parametrize('name,trained_on', [
+    ('retina_full_test_vindr', 'inbreast'),
+    ('retina_patch_vindr_test_inbreast', 'vindr')])
+def test_external_validation_normalises_with_training_statistics(
+        release, inbreast, name, trained_on):
+    from mmdet.registry import DATASETS
+    from mmdet.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    vindr_root = release[0]
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'vindr', f'{name}.py'))
+    test = _move(_move(cfg.test_dataloader.dataset.to_dict(),
+                       'data/vindr-mammo/', vindr_root),
+                 'data/INbreast Release 1.0/', inbreast)
+    stats_path, stats = _stats_of(test['pipeline'])
+    own = {'inbreast': inbreast, 'vindr': vindr_root}[trained_on]
+    assert stats_path.startswith(own)
+    ds = DATASETS.build(test)
+    tested_on = vindr_root if trained_on == 'inbreast' else inbreast
+    assert ds.data_root.rstrip('/') == tested_on.rstrip('/')
+    assert len(ds) > 0
+    sample = ds[0]
+    assert sample['data_samples'].metainfo['background_value'] == \
+        pytest.approx(-stats['mean'] / stats['std'])
+    if trained_on == 'inbreast':  # the log line of BaseMammoDataset
+        assert ds.describe_normalisation().endswith(f'from {stats_path}')
