@@ -164,3 +164,20 @@ def test_external_validation_normalises_with_training_statistics(
         pytest.approx(-stats['mean'] / stats['std'])
     if trained_on == 'inbreast':  # the log line of BaseMammoDataset
         assert ds.describe_normalisation().endswith(f'from {stats_path}')
+
+
+def test_inbreast_from_vindr_config(inbreast):
+    from mmdet.registry import DATASETS
+    from mmdet.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'vindr',
+                                   'retina_patch_from_vindr.py'))
+    base = Config.fromfile(osp.join(ROOT, 'configs', 'retina_patch.py'))
+    assert cfg.load_from == 'work_dirs/retina_patch_vindr'
+    assert cfg.model.backbone.init_cfg is None
+    # Everything but the initialisation is INbreast phase 1.
+    assert cfg.train_dataloader.to_dict() == base.train_dataloader.to_dict()
+    assert cfg.stats_file == base.stats_file
+    set_data_root(cfg, inbreast)
+    ds = DATASETS.build(cfg.train_dataloader.dataset)
+    assert ds.dataset.__class__.__name__ == 'INbreastDataset' and len(ds)
