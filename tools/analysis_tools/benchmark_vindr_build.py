@@ -21,7 +21,6 @@ def parse_args(argv=None):
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--split', default=None,
                         help="official split to build ('training', 'test')")
-    parser.add_argument('--debug', action='store_true')
     return parser.parse_args(argv)
 
 
