@@ -31,80 +31,7 @@ from mmdet_inbreast.utils import set_data_root
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-
-@pytest.fixture(scope='module', autouse=True)
-def _one_thread():
-    """One intra-op thread: on a small shared CPU, two OpenMP threads make
-    a RetinaNet-R18 step ~10x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-# --------------------------------------------------------- a tiny real run
-@pytest.fixture(scope='module')
-def tiny_config(synthetic_release, tmp_path_factory):
-    """configs/demo/retina_demo_patch.py cut down and written to a file:
-    RetinaNet-R18 on 64 x 64 crops of 2 positive and 2 negative images (one
-    repeat each), batch 2, 2 epochs of 2 iterations, seed 0, no validation,
-    a checkpoint every epoch.
-
-    One non-persistent loader worker: mmengine seeds it with the run's
-    seed at every epoch, so the crops of an epoch do not depend on what
-    ran before. With ``num_workers=0`` the crops come from the main
-    process' numpy generator, which a checkpoint does not hold, and a
-    resumed run would draw other crops than the uninterrupted one.
-    """
-    from mmdet_inbreast.datasets.release import scan_release
-    from mmdet_inbreast.datasets.stats import nonzero_stats
-    from mmdet_inbreast.datasets.transforms.loading import read_dicom_pixels
-    root, images = synthetic_release
-    keys = ([im.file_name for im in images if im.mass_boxes][:2]
-            + [im.file_name for im in images if not im.mass_boxes][:2])
-    tmp = tmp_path_factory.mktemp('ckpt')
-    (tmp / 'train.txt').write_text('\n'.join(keys) + '\n')
-    records, _ = scan_release(root, keys=keys)
-    stats = nonzero_stats(read_dicom_pixels(r.img_path)[0] for r in records)
-    (tmp / 'stats.json').write_text(json.dumps(stats))
-
-    cfg = Config.fromfile(osp.join(REPO, 'configs/demo/retina_demo_patch.py'))
-    set_data_root(cfg, root, str(tmp / 'stats.json'))
-    ds = cfg.train_dataloader.dataset
-    ds.pos_times, ds.neg_times = 1, 1
-    ds.dataset.ann_file = str(tmp / 'train.txt')
-    ds.dataset.pipeline[2].crop_size = (64, 64)
-    cfg.train_dataloader.update(batch_size=2, num_workers=1,
-                                persistent_workers=False)
-    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2,
-                         val_interval=100)
-    for k in ('val', 'test'):
-        cfg[f'{k}_cfg'] = cfg[f'{k}_dataloader'] = cfg[f'{k}_evaluator'] = None
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1,
-                                        max_keep_ckpts=-1)
-    cfg.randomness = dict(seed=0)
-    path = str(tmp / 'tiny_retina.py')
-    cfg.dump(path)
-    return path
-
-
-def _train_py(*args):
-    """Run tools/train.py in this process with ``args``."""
-    argv = ['tools/train.py', *args, '--cfg-options',
-            f'experiment_name=run_{uuid.uuid4().hex[:8]}']
-    with mock.patch.object(sys, 'argv', argv), \
-            mock.patch.dict(os.environ):
-        runpy.run_path(osp.join(REPO, 'tools/train.py'), run_name='__main__')
-
-
-@pytest.fixture(scope='module')
-def run_a(tiny_config, tmp_path_factory):
-    """Two epochs without interruption; returns the work dir."""
-    work_dir = str(tmp_path_factory.mktemp('run_a'))
-    _train_py(tiny_config, '--work-dir', work_dir)
-    assert sorted(f for f in os.listdir(work_dir) if f.endswith('.pth')) == [
-        'epoch_1.pth', 'epoch_2.pth']
-    return work_dir
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 def _assert_same_tensors(a, b, path=''):
@@ -123,7 +50,7 @@ def _assert_same_tensors(a, b, path=''):
         assert a == b, path
 
 
-def test_resume_equivalence(run_a, tiny_config, tmp_path):
+def test_resume_equivalence(run_a, tiny_config, train_py, tmp_path):
     """1 epoch, then ``tools/train.py --resume`` to epoch 2, gives exactly
     the weights (and optimizer state) of 2 epochs in one go."""
     work_dir = str(tmp_path / 'run_b')
@@ -131,7 +58,7 @@ def test_resume_equivalence(run_a, tiny_config, tmp_path):
     shutil.copy(osp.join(run_a, 'epoch_1.pth'), work_dir)
     with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
         f.write(osp.join(work_dir, 'epoch_1.pth'))
-    _train_py(tiny_config, '--work-dir', work_dir, '--resume')
+    train_py(tiny_config, '--work-dir', work_dir, '--resume')
     # It did resume (a fresh 2-epoch run would match as well): epoch 2 only.
     log = open(glob.glob(osp.join(work_dir, '*', '*.log'))[0]).read()
     assert 'resumed epoch: 1, iter: 2' in log
