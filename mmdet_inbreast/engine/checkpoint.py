@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 import os.path as osp
 import pickle
+import struct
 import zipfile
 from typing import Any, Optional
 
@@ -64,6 +65,8 @@ _PICKLE_PROTO = 0x80
 _FIX_TRUNCATED = ('the save was interrupted (a killed run?): use an earlier '
                   'checkpoint (train with --resume: it picks the newest '
                   'intact one) or copy the file again')
+_FIX_CORRUPT = ('the file was damaged after it was written (disk, copy): '
+                'use another checkpoint or copy it again')
 _FIX_NOT_CKPT = ('give the .pth file that training wrote '
                  '(work_dirs/<config>/epoch_N.pth)')
 
@@ -110,23 +113,8 @@ def _file_size(path: str) -> int:
     return os.stat(path).st_size
 
 
-def checkpoint_file_problem(path: str, deep: bool = False) -> Optional[str]:
-    """What is wrong with a checkpoint file, without unpickling it.
-
-    Args:
-        path (str): The file.
-        deep (bool): Also read every member of a zip checkpoint and check
-            its CRC (reads the whole file; a legacy-format checkpoint is
-            loaded with :func:`safe_torch_load`). Defaults to False: only
-            the zip directory, at the end of the file, is read.
-
-    Returns:
-        str | None: None if the file looks like a complete checkpoint, else
-        a short description: ``'missing'``, ``'not a checkpoint (N bytes)'``
-        (empty, text, another kind of file), ``'truncated (N bytes)'`` (a
-        zip checkpoint without its directory: the save was cut short) or
-        ``'corrupt (N bytes): ...'``.
-    """
+def _file_problem(path: str, crc: bool) -> Optional[str]:
+    """:func:`checkpoint_file_problem` without unpickling anything."""
     if not osp.isfile(path):
         return 'missing'
     size = _file_size(path)
@@ -135,35 +123,55 @@ def checkpoint_file_problem(path: str, deep: bool = False) -> Optional[str]:
     if head.startswith(_ZIP_MAGIC):
         try:
             with zipfile.ZipFile(path) as z:
-                names = z.namelist()
-                if not any(n.endswith('data.pkl') for n in names):
+                if not any(n.endswith('data.pkl') for n in z.namelist()):
                     return (f'not a checkpoint ({size} bytes): a zip archive '
                             'without data.pkl')
-                if deep:
-                    bad = z.testzip()
-                    if bad is not None:
-                        return f'corrupt ({size} bytes): {bad} fails its CRC'
+                bad = z.testzip() if crc else None
         except (zipfile.BadZipFile, OSError, EOFError):
             return f'truncated ({size} bytes)'
+        if bad is not None:
+            return f'corrupt ({size} bytes): {bad} fails its CRC check'
         return None
     if head[:1] == bytes([_PICKLE_PROTO]):
-        if deep:
-            try:
-                safe_torch_load(path)
-            except CheckpointRefusedError:
-                return None  # complete, but refused: the loader says why
-            except CheckpointError as e:
-                return getattr(e, 'problem', str(e))
-        return None
+        return None  # torch's legacy format: only loading tells
     if size == 0:
         return 'not a checkpoint (0 bytes): the file is empty'
     if head.startswith(b'version https://git-lfs'):
         return (f'not a checkpoint ({size} bytes): a Git LFS pointer; run '
                 '"git lfs pull" to fetch the file')
     text = head[:24].decode('utf-8', errors='replace')
-    if text.isprintable():
+    if all(c.isprintable() or c in '\t\r\n' for c in text):
         return f'not a checkpoint ({size} bytes of text: {text!r}...)'
     return f'not a checkpoint ({size} bytes)'
+
+
+def checkpoint_file_problem(path: str, deep: bool = False) -> Optional[str]:
+    """What is wrong with a checkpoint file.
+
+    Args:
+        path (str): The file.
+        deep (bool): Also check the data: the CRC of every member of a zip
+            checkpoint (reads the whole file), and a load with
+            :func:`safe_torch_load` for torch's legacy (pre-zip) format.
+            Defaults to False: only the first bytes and the zip directory,
+            at the end of the file, are read.
+
+    Returns:
+        str | None: None if the file looks like a complete checkpoint, else
+        a short description: ``'missing'``, ``'not a checkpoint (N bytes)'``
+        (empty, text, another kind of file), ``'truncated (N bytes)'`` (a
+        zip checkpoint without its directory: the save was cut short) or
+        ``'corrupt (N bytes): ...'``.
+    """
+    problem = _file_problem(path, crc=deep)
+    if problem is None and deep and not zipfile.is_zipfile(path):
+        try:
+            safe_torch_load(path)
+        except CheckpointRefusedError:
+            return None  # complete, but refused: the loader says why
+        except CheckpointError as e:
+            return getattr(e, 'problem', str(e))
+    return problem
 
 
 def _problem_error(filename: str, problem: str) -> CheckpointError:
@@ -171,8 +179,9 @@ def _problem_error(filename: str, problem: str) -> CheckpointError:
     if 'git lfs' in problem:
         error = CheckpointError(f'{filename}: {problem}')
     else:
-        fix = _FIX_TRUNCATED if problem.startswith(
-            ('truncated', 'corrupt')) else _FIX_NOT_CKPT
+        fix = (_FIX_TRUNCATED if problem.startswith('truncated') else
+               _FIX_CORRUPT if problem.startswith('corrupt') else
+               _FIX_NOT_CKPT)
         error = CheckpointError(f'{filename}: {problem}; {fix}')
     error.problem = problem
     return error
@@ -200,7 +209,8 @@ def safe_torch_load(filename: Any, map_location: Optional[Any] = None) -> Any:
     path = os.fspath(filename) if isinstance(filename, (str, os.PathLike)) \
         else None
     if path is not None:
-        problem = checkpoint_file_problem(path)
+        # The CRCs too: torch itself would load flipped bits silently.
+        problem = _file_problem(path, crc=True)
         if problem == 'missing':
             raise CheckpointError(f'{path}: no such checkpoint file')
         if problem is not None:
@@ -217,7 +227,7 @@ def safe_torch_load(filename: Any, map_location: Optional[Any] = None) -> Any:
         with torch.serialization.safe_globals(extra):
             return torch.load(filename, map_location=map_location,
                               weights_only=True)
-    except EOFError:
+    except (EOFError, struct.error):  # the unpickler ran out of bytes
         raise _problem_error(str(filename), f'truncated ({size})') from None
     except pickle.UnpicklingError as e:
         if 'truncated' in str(e) or 'EOF' in str(e):
@@ -232,11 +242,16 @@ def safe_torch_load(filename: Any, map_location: Optional[Any] = None) -> Any:
             'torch.load(..., weights_only=False) and re-save its '
             f"'state_dict'. Refused: {reason}") from None
     except RuntimeError as e:
-        if 'PytorchStreamReader' not in str(e):
-            raise
-        first = str(e).splitlines()[0]
-        raise _problem_error(str(filename),
-                             f'corrupt ({size}): {first}') from None
+        # torch's readers: 'PytorchStreamReader failed ...' (zip), 'unexpected
+        # EOF, expected N more bytes. The file might be corrupted.' (legacy)
+        first = str(e).splitlines()[0] if str(e) else ''
+        if 'EOF' in first:
+            raise _problem_error(str(filename),
+                                 f'truncated ({size})') from None
+        if 'PytorchStreamReader' in first or 'corrupted' in first:
+            raise _problem_error(str(filename),
+                                 f'corrupt ({size}): {first}') from None
+        raise
     finally:
         HistoryBuffer._statistics_methods.clear()
         HistoryBuffer._statistics_methods.update(methods)
