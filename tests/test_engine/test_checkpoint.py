@@ -3,15 +3,14 @@ resuming a run through tools/train.py."""
 import copy
 import glob
 import importlib
-import json
+import io
 import os
 import os.path as osp
 import pickle
-import runpy
+import re
 import shutil
-import sys
 import uuid
-from unittest import mock
+import zipfile
 
 import numpy as np
 import pytest
@@ -24,12 +23,13 @@ from mmengine.runner.checkpoint import (CheckpointLoader, _load_checkpoint,
                                         load_checkpoint)
 
 import mmdet_inbreast  # noqa: F401  (registers the safe loader)
-from mmdet_inbreast.engine.checkpoint import (_history_buffer_getattr,
+from mmdet_inbreast.engine.checkpoint import (CheckpointError,
+                                              CheckpointRefusedError,
+                                              _history_buffer_getattr,
+                                              checkpoint_file_problem,
                                               load_from_local_safe,
                                               safe_torch_load)
-from mmdet_inbreast.utils import set_data_root
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmdet_inbreast.utils import InputError
 
 pytestmark = pytest.mark.usefixtures('single_thread')
 
@@ -318,3 +318,105 @@ def test_global_allowlist_unchanged(run_a, tmp_path):
     finally:
         torch.serialization.clear_safe_globals()
         torch.serialization.add_safe_globals(original)
+
+
+# ----------------------------------------- files that are not checkpoints
+def _truncated_zip(src, dst):
+    data = open(src, 'rb').read()
+    open(dst, 'wb').write(data[:len(data) // 2])
+    return len(data) // 2
+
+
+def _truncated_legacy(src, dst):
+    buf = io.BytesIO()
+    torch.save(safe_torch_load(src)['state_dict'], buf,
+               _use_new_zipfile_serialization=False)
+    data = buf.getvalue()
+    open(dst, 'wb').write(data[:len(data) - 100])
+    return len(data) - 100
+
+
+def _zip_of_images(src, dst):
+    with zipfile.ZipFile(dst, 'w') as z:
+        z.writestr('images/a.png', b'\x89PNG')
+    return os.path.getsize(dst)
+
+
+def _bit_flip(src, dst):
+    data = bytearray(open(src, 'rb').read())
+    with zipfile.ZipFile(src) as z:
+        info = [i for i in z.infolist() if '/data/' in i.filename][-1]
+    # The member's data follows its local header: 30 bytes, the name and
+    # an extra field whose length is at bytes 28-29.
+    extra = int.from_bytes(data[info.header_offset + 28:
+                                info.header_offset + 30], 'little')
+    start = info.header_offset + 30 + len(info.filename.encode()) + extra
+    data[start] ^= 0xFF
+    open(dst, 'wb').write(bytes(data))
+    return len(data)
+
+
+@pytest.mark.parametrize('kind,write,expected', [
+    ('empty', lambda src, dst: open(dst, 'wb').close() or 0,
+     r'not a checkpoint \(0 bytes\): the file is empty; give the \.pth'),
+    ('text', lambda src, dst: open(dst, 'w').write('epoch_1.pth\n'),
+     r"not a checkpoint \(12 bytes of text: 'epoch_1\.pth\\n'\.\.\.\); give"),
+    ('lfs', lambda src, dst: open(dst, 'w').write(
+        'version https://git-lfs.github.com/spec/v1\noid sha256:0\n'),
+     r'not a checkpoint \(\d+ bytes\): a Git LFS pointer; run "git lfs '
+     r'pull"'),
+    ('zip', _zip_of_images,
+     r'not a checkpoint \({n} bytes\): a zip archive without data\.pkl'),
+    ('truncated', _truncated_zip,
+     r'truncated \({n} bytes\); the save was interrupted'),
+    ('truncated_legacy', _truncated_legacy,
+     r'truncated \({n} bytes\); the save was interrupted'),
+    ('bit_flip', _bit_flip,
+     r'corrupt \({n} bytes\): .*/data/\d+ fails its CRC check; the file '
+     r'was damaged'),
+])
+def test_not_a_checkpoint_one_line(run_a, tmp_path, kind, write, expected):
+    """Empty, text, truncated and damaged files: one CheckpointError line
+    naming the file and its size, not a torch or pickle traceback."""
+    src = osp.join(run_a, 'epoch_1.pth')
+    dst = str(tmp_path / f'{kind}.pth')
+    n = write(src, dst)
+    pattern = '^' + re.escape(dst) + ': ' + expected.replace('{n}', str(n))
+    for load in (lambda: safe_torch_load(dst), lambda: _load_checkpoint(dst),
+                 lambda: load_checkpoint(torch.nn.Linear(2, 2), dst)):
+        with pytest.raises(CheckpointError, match=pattern) as e:
+            load()
+        assert isinstance(e.value, InputError)
+        assert not isinstance(e.value, pickle.UnpicklingError)
+        assert '\n' not in str(e.value)
+
+
+def test_missing_checkpoint(tmp_path):
+    with pytest.raises(CheckpointError,
+                       match=r'nope\.pth: no such checkpoint file'):
+        _load_checkpoint(str(tmp_path / 'nope.pth'))
+
+
+def test_refusal_is_one_line_input_error(tmp_path, sentinel):
+    evil = _save(tmp_path / 'evil.pth',
+                 _Reduce(os.system, (f'touch {sentinel}', )))
+    with pytest.raises(CheckpointRefusedError) as e:
+        _load_checkpoint(evil)
+    assert isinstance(e.value, InputError)
+    assert isinstance(e.value, pickle.UnpicklingError)
+    assert str(e.value).startswith(f'{evil}: refused to load')
+    assert '\n' not in str(e.value)
+    assert not osp.exists(sentinel)
+
+
+def test_file_problem_of_good_checkpoints(run_a, tmp_path):
+    good = osp.join(run_a, 'epoch_1.pth')
+    assert checkpoint_file_problem(good) is None
+    assert checkpoint_file_problem(good, deep=True) is None
+    legacy = str(tmp_path / 'legacy.pth')
+    torch.save(safe_torch_load(good)['state_dict'], legacy,
+               _use_new_zipfile_serialization=False)
+    assert checkpoint_file_problem(legacy, deep=True) is None
+    _assert_same_tensors(safe_torch_load(legacy),
+                         safe_torch_load(good)['state_dict'])
+    assert checkpoint_file_problem(str(tmp_path / 'none.pth')) == 'missing'
