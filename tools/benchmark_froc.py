@@ -17,10 +17,9 @@ from typing import Callable, Tuple
 import numpy as np
 
 from mmdet_inbreast.evaluation.functional import (bootstrap_cpm, froc_curve,
-                                                  froc_reference,
                                                   match_images,
-                                                  random_detections,
                                                   sensitivity_at)
+from mmdet_inbreast.testing import froc_reference, random_detections
 
 
 def parse_args() -> argparse.Namespace:
