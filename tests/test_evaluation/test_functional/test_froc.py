@@ -328,7 +328,7 @@ def test_reference_sens_at_agrees(seed):
 
 def test_large_case_completes():
     """2000 images x 300 predictions (no timing assert; see
-    tools/benchmark_froc.py for the time)."""
+    tools/analysis_tools/benchmark_froc.py for the time)."""
     rng = np.random.default_rng(0)
     pred_bboxes, pred_scores, gt_bboxes = [], [], []
     for _ in range(2000):

@@ -7,7 +7,7 @@ largest difference, which must be 0), and the time of a patient bootstrap.
 Times are the best of ``--repeat`` runs on this machine; nothing is asserted.
 
 Example:
-    python tools/benchmark_froc.py --images 2000 --preds 300 \
+    python tools/analysis_tools/benchmark_froc.py --images 2000 --preds 300 \
         --small-images 200 --small-preds 100
 """
 import argparse
