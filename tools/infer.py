@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from mmdet_inbreast.apis import (DEFAULT_MODALITIES, find_dicom_files,
                                  infer_dicoms, init_inbreast_detector)
+from mmdet_inbreast.utils.cli import run_tool
 
 
 def parse_args() -> argparse.Namespace:
@@ -84,4 +85,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

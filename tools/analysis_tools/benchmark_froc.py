@@ -20,6 +20,7 @@ from mmdet_inbreast.evaluation.functional import (bootstrap_cpm, froc_curve,
                                                   match_images,
                                                   sensitivity_at)
 from mmdet_inbreast.testing import froc_reference, random_detections
+from mmdet_inbreast.utils.cli import run_tool
 
 
 def parse_args() -> argparse.Namespace:
@@ -78,4 +79,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

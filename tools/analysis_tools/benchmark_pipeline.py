@@ -19,6 +19,7 @@ import os.path as osp
 import platform
 
 from mmdet_inbreast.utils.benchmark.pipeline import format_table, run_benchmark
+from mmdet_inbreast.utils.cli import run_tool
 
 
 def parse_args() -> argparse.Namespace:
@@ -60,4 +61,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -28,6 +28,7 @@ from mmdet_inbreast.utils.benchmark.train import (parse_hw,
                                              prepare_synthetic_release,
                                              run_benchmark)
 from mmdet_inbreast.utils import apply_cfg_options, set_data_root
+from mmdet_inbreast.utils.cli import run_tool
 
 
 def parse_args() -> argparse.Namespace:
@@ -105,4 +106,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)
