@@ -1,6 +1,7 @@
 """tools/analysis_tools/benchmark_train.py once on the CPU with tiny settings (a synthetic
 release written by the tool, random 64 x 64 inputs, 2 steps); the table's
 shape and the JSON are checked, never the timings."""
+import pytest
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_benchmark_train_tool_cpu(tmp_path):
     out = tmp_path / 'bench.json'
     env = dict(os.environ, PYTHONWARNINGS='ignore')

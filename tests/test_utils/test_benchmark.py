@@ -174,6 +174,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('loss', ['SigmoidFocalLoss', 'FocalLoss'])
 def test_bench_train_step_cpu(demo_cfg, loss, one_thread):
     batches = [synthetic_batch(2, 32, 32, seed=s) for s in range(2)]
