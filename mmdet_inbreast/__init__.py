@@ -8,7 +8,7 @@ config needs one line::
 The anchor optimiser (:mod:`mmdet_inbreast.anchors`) is numpy/scipy only and is
 not imported here.
 """
-from . import datasets, engine, evaluation, models  # noqa: F401  (registration)
+from . import datasets, engine, evaluation, models, utils  # noqa: F401  (registration)
 from .version import __version__
 
 __all__ = ['__version__', 'datasets', 'engine', 'evaluation', 'models']
