@@ -6,4 +6,8 @@ default_hooks = dict(
     epoch_seed=dict(type='EpochSeedHook'),
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
-                    save_best='coco/bbox_mAP_50', rule='greater'))
+                    save_best='coco/bbox_mAP_50', rule='greater'),
+    # mmdet's hook cannot decode a DICOM; this one draws the windowed
+    # mammogram, ground truth red, predictions blue (tools/test.py
+    # --show-dir DIR writes <work_dir>/<timestamp>/DIR/<file_name>.png).
+    visualization=dict(type='DicomVisualizationHook'))

@@ -1,6 +1,7 @@
 from .channels_last_hook import ChannelsLastHook
+from .dicom_visualization_hook import DicomVisualizationHook
 from .epoch_seed_hook import EpochSeedHook, inbreast_worker_init_fn
 from .freeze_backbone_hook import FreezeBackboneHook
 
-__all__ = ['ChannelsLastHook', 'EpochSeedHook', 'FreezeBackboneHook',
+__all__ = ['ChannelsLastHook', 'DicomVisualizationHook', 'EpochSeedHook', 'FreezeBackboneHook',
            'inbreast_worker_init_fn']
