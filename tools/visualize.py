@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from mmdet_inbreast.apis import (init_inbreast_detector, load_split_infos,
                                  visualize_split)
+from mmdet_inbreast.utils import InputError
 from mmdet_inbreast.utils.cli import run_tool
 
 
@@ -55,7 +56,9 @@ def main() -> None:
         stats_file=args.stats_file, score_thr=args.score_thr)
     infos = load_split_infos(model.cfg, args.split)
     if not infos:
-        sys.exit(f'split {args.split!r} holds no image')
+        raise InputError(
+            f'split {args.split!r} of {args.config} holds no image; give '
+            'another --split (test, val, train or a split file)')
     rows = visualize_split(
         model, infos, args.out, score_thr=args.score_thr,
         max_size=args.max_size, num=args.num,
