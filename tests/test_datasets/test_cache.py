@@ -155,6 +155,7 @@ def run_tool(*args, capsys=None):
     return result.stdout.strip()
 
 
+@pytest.mark.slow
 def test_cache_images_tool_skips_and_rewrites_stale(synthetic_release,
                                                     tmp_path, capsys):
     src, images = synthetic_release

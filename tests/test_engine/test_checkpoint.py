@@ -123,6 +123,7 @@ def _assert_same_tensors(a, b, path=''):
         assert a == b, path
 
 
+@pytest.mark.slow
 def test_resume_equivalence(run_a, tiny_config, tmp_path):
     """1 epoch, then ``tools/train.py --resume`` to epoch 2, gives exactly
     the weights (and optimizer state) of 2 epochs in one go."""
@@ -167,6 +168,7 @@ def _types(obj, found=None):
     return found
 
 
+@pytest.mark.slow
 def test_plain_torch_load_refuses_mmengine_checkpoints(run_a):
     """The reason for the module: torch's default weights_only=True load
     fails on mmengine's own checkpoints."""
@@ -174,6 +176,7 @@ def test_plain_torch_load_refuses_mmengine_checkpoints(run_a):
         torch.load(osp.join(run_a, 'epoch_1.pth'))
 
 
+@pytest.mark.slow
 def test_load_checkpoint_paths(run_a, tiny_config):
     path = osp.join(run_a, 'epoch_1.pth')
     assert CheckpointLoader._get_checkpoint_loader(path) is \
@@ -200,6 +203,7 @@ def test_load_checkpoint_paths(run_a, tiny_config):
     _assert_same_tensors(model.state_dict(), ckpt['state_dict'])
 
 
+@pytest.mark.slow
 def test_numpy1_checkpoint_loads(run_a, tmp_path):
     """A checkpoint written under numpy < 2 names numpy.core.multiarray.*
     (the same functions numpy 2 calls numpy._core.multiarray.*)."""
@@ -226,6 +230,7 @@ def test_numpy1_checkpoint_loads(run_a, tmp_path):
         ref['message_hub']['log_scalars']['train/loss'].data[0])
 
 
+@pytest.mark.slow
 def test_runner_load_from(run_a, tiny_config, tmp_path):
     cfg = Config.fromfile(tiny_config)
     cfg.work_dir = str(tmp_path)
@@ -288,6 +293,7 @@ def test_os_system_payload_is_refused(tmp_path, sentinel):
     os.remove(sentinel)
 
 
+@pytest.mark.slow
 def test_runner_load_from_refuses_payload(tmp_path, sentinel, run_a,
                                           tiny_config):
     ckpt = safe_torch_load(osp.join(run_a, 'epoch_1.pth'))
@@ -368,6 +374,7 @@ def test_statistics_methods_cannot_widen_getattr(tmp_path):
         HistoryBuffer._statistics_methods.update(saved)
 
 
+@pytest.mark.slow
 def test_global_allowlist_unchanged(run_a, tmp_path):
     original = torch.serialization.get_safe_globals()
     good = osp.join(run_a, 'epoch_1.pth')
