@@ -353,6 +353,7 @@ def test_statistics_methods_cannot_widen_getattr(tmp_path):
     """A HistoryBuffer whose pickled state registers '__init__' as a
     statistics method must not make getattr(HistoryBuffer, '__init__')
     loadable, nor change HistoryBuffer for the rest of the process."""
+    HistoryBuffer()  # registers the default methods, as any run does first
     saved = dict(HistoryBuffer._statistics_methods)
     poison = _Reduce(HistoryBuffer, (), state=dict(
         _max_length=1, _log_history=np.zeros(1), _count_history=np.ones(1),

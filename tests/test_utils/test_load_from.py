@@ -43,13 +43,6 @@ def demo_full_cfg(tmp_path):
     return cfg
 
 
-def test_configs_use_the_scheme():
-    for name in ('retina_full.py', 'retina_full_r18.py', 'retina_full_r34.py',
-                 'retina_full_r101.py', 'demo/retina_demo_full.py'):
-        cfg = Config.fromfile(str(REPO / 'configs' / name))
-        assert cfg.load_from.startswith('workdir://work_dirs/retina_'), name
-
-
 def test_runner_from_cfg_loads_last_checkpoint(tmp_path):
     cfg = demo_full_cfg(tmp_path)
     work_dir, state = phase1_work_dir(tmp_path, cfg)
