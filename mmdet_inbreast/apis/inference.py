@@ -169,11 +169,11 @@ def init_inbreast_detector(config,
     if score_thr is not None and test_cfg is not None and \
             test_cfg.get('score_thr', 0.0) > score_thr:
         test_cfg.score_thr = float(score_thr)
-    with warnings.catch_warnings():
-        # Weights and classes are loaded below (mmdet would warn about COCO
-        # classes for checkpoint=None); palette 'random' skips building the
-        # test dataset, which would need the release on disk.
-        warnings.simplefilter('ignore')
+    with warnings.catch_warnings(record=True):
+        # Weights and classes are loaded below (mmdet warns about COCO
+        # classes for checkpoint=None, and resets the filters, so the
+        # warnings are recorded and dropped); palette 'random' skips
+        # building the test dataset, which would need the release on disk.
         model = init_detector(cfg, None, palette='random', device='cpu')
     meta: dict = {}
     if checkpoint is not None:
