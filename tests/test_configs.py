@@ -104,7 +104,7 @@ def test_phase_configs():
             if t.type == 'MassPreservingRandomCrop']
     assert crop and tuple(crop[0].crop_size) == (1024, 1024)
     assert patch.model.backbone.depth == 50
-    assert full.load_from == 'work_dirs/retina_patch'
+    assert full.load_from == 'workdir://work_dirs/retina_patch'
     assert [h.type for h in full.custom_hooks] == ['FreezeBackboneHook']
     assert not any(t.type == 'Resize'
                    for t in full.train_dataloader.dataset.pipeline)

@@ -9,4 +9,8 @@ default_hooks = dict(
     # newest intact file, and weights of another model are refused
     # (load_from_partial = True allows a partial load).
     checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=3,
-                    save_best='coco/bbox_mAP_50', rule='greater'))
+                    save_best='coco/bbox_mAP_50', rule='greater'),
+    # mmdet's hook cannot decode a DICOM; this one draws the windowed
+    # mammogram, ground truth red, predictions blue (tools/test.py
+    # --show-dir DIR writes <work_dir>/<timestamp>/DIR/<file_name>.png).
+    visualization=dict(type='DicomVisualizationHook'))

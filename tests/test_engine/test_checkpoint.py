@@ -50,6 +50,7 @@ def _assert_same_tensors(a, b, path=''):
         assert a == b, path
 
 
+@pytest.mark.slow
 def test_resume_equivalence(run_a, tiny_config, train_py, tmp_path):
     """1 epoch, then ``tools/train.py --resume`` to epoch 2, gives exactly
     the weights (and optimizer state) of 2 epochs in one go."""
@@ -94,6 +95,7 @@ def _types(obj, found=None):
     return found
 
 
+@pytest.mark.slow
 def test_plain_torch_load_refuses_mmengine_checkpoints(run_a):
     """The reason for the module: torch's default weights_only=True load
     fails on mmengine's own checkpoints."""
@@ -101,6 +103,7 @@ def test_plain_torch_load_refuses_mmengine_checkpoints(run_a):
         torch.load(osp.join(run_a, 'epoch_1.pth'))
 
 
+@pytest.mark.slow
 def test_load_checkpoint_paths(run_a, tiny_config):
     path = osp.join(run_a, 'epoch_1.pth')
     assert CheckpointLoader._get_checkpoint_loader(path) is \
@@ -127,6 +130,7 @@ def test_load_checkpoint_paths(run_a, tiny_config):
     _assert_same_tensors(model.state_dict(), ckpt['state_dict'])
 
 
+@pytest.mark.slow
 def test_numpy1_checkpoint_loads(run_a, tmp_path):
     """A checkpoint written under numpy < 2 names numpy.core.multiarray.*
     (the same functions numpy 2 calls numpy._core.multiarray.*)."""
@@ -153,6 +157,7 @@ def test_numpy1_checkpoint_loads(run_a, tmp_path):
         ref['message_hub']['log_scalars']['train/loss'].data[0])
 
 
+@pytest.mark.slow
 def test_runner_load_from(run_a, tiny_config, tmp_path):
     cfg = Config.fromfile(tiny_config)
     cfg.work_dir = str(tmp_path)
@@ -215,6 +220,7 @@ def test_os_system_payload_is_refused(tmp_path, sentinel):
     os.remove(sentinel)
 
 
+@pytest.mark.slow
 def test_runner_load_from_refuses_payload(tmp_path, sentinel, run_a,
                                           tiny_config):
     ckpt = safe_torch_load(osp.join(run_a, 'epoch_1.pth'))
@@ -274,6 +280,7 @@ def test_statistics_methods_cannot_widen_getattr(tmp_path):
     """A HistoryBuffer whose pickled state registers '__init__' as a
     statistics method must not make getattr(HistoryBuffer, '__init__')
     loadable, nor change HistoryBuffer for the rest of the process."""
+    HistoryBuffer()  # registers the default methods, as any run does first
     saved = dict(HistoryBuffer._statistics_methods)
     poison = _Reduce(HistoryBuffer, (), state=dict(
         _max_length=1, _log_history=np.zeros(1), _count_history=np.ones(1),
@@ -295,6 +302,7 @@ def test_statistics_methods_cannot_widen_getattr(tmp_path):
         HistoryBuffer._statistics_methods.update(saved)
 
 
+@pytest.mark.slow
 def test_global_allowlist_unchanged(run_a, tmp_path):
     original = torch.serialization.get_safe_globals()
     good = osp.join(run_a, 'epoch_1.pth')
