@@ -34,7 +34,8 @@ def release(synthetic_release, tmp_path_factory):
     birads = {r[5].strip(): r[7].strip() for r in rows[1:]
               if len(r) > 7 and r[5].strip()}
     expected = {im.file_name: [LABEL[birads[im.file_name]]] *
-                len(im.mass_boxes) for im in images}
+                len(im.mass_boxes) if im.mass_boxes else []
+                for im in images}
     return dst, expected
 
 
