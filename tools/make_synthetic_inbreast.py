@@ -13,6 +13,7 @@ import os.path as osp
 
 from mmdet_inbreast.datasets.synthetic import make_synthetic_release
 from mmdet_inbreast.datasets.synthetic_vindr import make_synthetic_vindr
+from mmdet_inbreast.utils import InputError, run_tool
 
 
 def parse_args() -> argparse.Namespace:
@@ -51,6 +52,19 @@ def write_vindr(args) -> None:
 
 def main() -> None:
     args = parse_args()
+    release = 'vindr-mammo' if args.layout == 'vindr' else \
+        'INbreast Release 1.0'
+    if osp.exists(args.out_dir) and not osp.isdir(args.out_dir):
+        raise InputError(f'{args.out_dir}: a file, not a folder; give the '
+                         f'folder to write "{release}" into')
+    for name, ok, want in [
+            ('--num-patients', args.num_patients >= 1, 'at least 1'),
+            ('--scale', args.scale > 0, 'above 0'),
+            ('--mass-fraction', 0 <= args.mass_fraction <= 1, 'in [0, 1]'),
+            ('--contrast', args.contrast > 0, 'above 0')]:
+        if not ok:
+            value = getattr(args, name[2:].replace('-', '_'))
+            raise InputError(f'{name} {value}: must be {want}')
     if args.layout == 'vindr':
         return write_vindr(args)
     images = make_synthetic_release(
@@ -64,4 +78,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)
