@@ -65,10 +65,11 @@ def test_config_builds(path, release):
     dp = cfg.model.data_preprocessor
     assert dp.type == 'BackgroundPadDetDataPreprocessor'
     assert dp.get('mean') is None and dp.get('std') is None
-    assert cfg.model.bbox_head.num_classes == 1
+    num_classes = len(cfg.get('classes', ('mass', )))  # malignancy: 2
+    assert cfg.model.bbox_head.num_classes == num_classes
     cfg.model.backbone.init_cfg = None  # no downloads here
     model = MODELS.build(cfg.model)
-    assert model.bbox_head.num_classes == 1
+    assert model.bbox_head.num_classes == num_classes
     set_data_root(cfg, release)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         ds = DATASETS.build(cfg[loader].dataset)

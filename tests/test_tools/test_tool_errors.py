@@ -73,6 +73,8 @@ CASES = [
     Case('inbreast_to_coco.py',
          lambda d: ([_missing(d), '--out', d / 'c.json'], _missing(d)), ''),
     Case('split_patients.py', lambda d: ([_missing(d)], _missing(d)), ''),
+    Case('verify_vindr.py', lambda d: ([_missing(d)], _missing(d)),
+         'not a folder'),
     Case('cache_images.py',
          lambda d: ([_missing(d), '--cache-dir', d / 'cache'], _missing(d)),
          ''),
