@@ -157,11 +157,12 @@ def init_inbreast_detector(config,
     import warnings
 
     from mmdet.apis import init_detector
-    from mmengine.runner import load_checkpoint
+    from mmengine.runner.checkpoint import (_load_checkpoint,
+                                            _load_checkpoint_to_model)
 
     import mmdet_inbreast  # noqa: F401  (registration, safe loader)
     from ..datasets import INbreastDataset
-    from ..utils.errors import InputError
+    from ..engine import check_checkpoint_fits
     cfg = _load_cfg(config, cfg_options, data_root, stats_file)
     if cfg.model.get('backbone', {}).get('init_cfg') is not None:
         cfg.model.backbone.init_cfg = None
@@ -177,15 +178,11 @@ def init_inbreast_detector(config,
         model = init_detector(cfg, None, palette='random', device='cpu')
     meta: dict = {}
     if checkpoint is not None:
-        try:
-            ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
-                                   strict=strict, logger='current')
-        except RuntimeError as e:
-            raise InputError(
-                f'{checkpoint}: its weights do not fit the model of '
-                f'{getattr(cfg, "filename", None) or "the config"} (was it '
-                'trained with another config, or has the config changed '
-                f'since?): {str(e)[:1500]}') from None
+        ckpt = _load_checkpoint(checkpoint, map_location='cpu')
+        check_checkpoint_fits(model, ckpt, checkpoint,
+                              getattr(cfg, 'filename', None),
+                              partial=not strict)
+        _load_checkpoint_to_model(model, ckpt, strict=False)
         meta = {k.lower(): v for k, v in
                 ckpt.get('meta', {}).get('dataset_meta', {}).items()}
     if 'classes' not in meta:
@@ -201,44 +198,37 @@ def init_inbreast_detector(config,
 def check_dicom_header(path: str,
                        modalities: Optional[Sequence[str]] = DEFAULT_MODALITIES
                        ) -> dict:
-    """Read a DICOM header and refuse modalities that are not mammography.
+    """Check a DICOM header with the dataset's one reader
+    (:func:`~mmdet_inbreast.datasets.dicom.read_dicom_header`: modality,
+    one 2-D grayscale frame, pixel-data length) without decoding pixels.
 
     Args:
         path (str): DICOM file.
         modalities (Sequence[str], optional): Accepted ``Modality`` values
-            (upper case); None accepts all. A file without ``Modality`` is
-            accepted. Defaults to ``('MG',)``.
+            (any case); None accepts all, a missing one too. Defaults to
+            ``('MG',)``.
 
     Returns:
         dict: ``modality``, ``sop_class`` (name), ``rows``, ``columns``.
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
-        ValueError: Not DICOM, unreadable header, or another modality.
+        DicomError: Not DICOM, unreadable or unusable header (an
+            :class:`~mmdet_inbreast.utils.errors.InputError`).
+        ModalityError: Another modality; the message names
+            ``--any-modality``.
     """
-    import pydicom
-    from pydicom.errors import InvalidDicomError
+    from ..datasets.dicom import ModalityError, read_dicom_header
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path}: DICOM file not found')
     try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
-    except InvalidDicomError as e:
-        raise ValueError(f'{path}: not a DICOM file ({e})') from None
-    except Exception as e:
-        raise ValueError(f'{path}: unreadable DICOM header '
-                         f'({type(e).__name__}: {e})') from None
-    modality = str(ds.get('Modality', '') or '').strip().upper()
-    sop = ds.get('SOPClassUID', None)
-    sop_name = getattr(sop, 'name', str(sop)) if sop is not None else ''
-    if modalities is not None and modality and modality not in {
-            m.upper() for m in modalities}:
-        raise ValueError(
-            f'{path}: Modality {modality!r} ({sop_name or "unknown SOP class"}'
-            f') is not a mammogram (accepted: {"/".join(modalities)}); the '
-            'detector was trained on mammograms only. Pass --any-modality '
-            '(modalities=None) to run it anyway')
-    return dict(modality=modality, sop_class=sop_name,
-                rows=ds.get('Rows'), columns=ds.get('Columns'))
+        header = read_dicom_header(path, modalities, decode=False)
+    except ModalityError as e:
+        raise ModalityError(
+            f'{e}; the detector was trained on mammograms only: pass '
+            '--any-modality (modalities=None) to run it anyway') from None
+    return dict(modality=header.modality, sop_class=header.sop_class,
+                rows=header.rows, columns=header.columns)
 
 
 @dataclass
