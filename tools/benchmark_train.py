@@ -1,4 +1,4 @@
-"""Time the training step (our SigmoidFocalLoss vs mmdet's FocalLoss) and
+"""Time the training step (our TorchSigmoidFocalLoss vs mmdet's FocalLoss) and
 the data pipeline of a config, side by side, in one run.
 
 Prints images/s and peak memory of the train step (forward, backward,
