@@ -8,7 +8,7 @@ from mmdet.registry import MODELS
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
-from ..layers.torch_nms import torch_nms_cfg
+from ..layers.nms import torch_nms_cfg
 
 
 @MODELS.register_module()
