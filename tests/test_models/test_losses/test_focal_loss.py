@@ -349,3 +349,24 @@ def test_cuda_matches_mmcv_kernel_and_runs_in_bf16():
         loss.backward()
         torch.testing.assert_close(loss.detach(), loss_ref, rtol=1e-2, atol=0)
         assert torch.isfinite(pred_bf16.grad.float()).all()
+
+
+def test_is_mmdets_focal_loss_without_the_name_clash():
+    """A FocalLoss subclass (one cfg option from mmdet's), under a name that
+    differs from mmcv.ops.SigmoidFocalLoss (which calls the CUDA kernel)."""
+    import mmcv.ops
+    assert issubclass(TorchSigmoidFocalLoss, FocalLoss)
+    assert TorchSigmoidFocalLoss.__name__ != mmcv.ops.SigmoidFocalLoss.__name__
+
+
+def test_out_of_range_labels_are_background():
+    """-1 and num_classes count as background, as in mmcv's CUDA kernel
+    (FocalLoss's CPU path raises in F.one_hot for -1)."""
+    pred, _ = _inputs(6, 2)
+    ours = TorchSigmoidFocalLoss(reduction='none')
+    ref = FocalLoss(reduction='none')
+    bg = torch.tensor([2] * 6)
+    expected = ref(pred, bg)
+    for labels in (torch.tensor([-1] * 6), torch.tensor([2, -1, 2, -1, 2,
+                                                          -1])):
+        torch.testing.assert_close(ours(pred, labels), expected, **TOL)
