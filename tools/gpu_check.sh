@@ -83,21 +83,26 @@ step "tests marked gpu"
 
 # --------------------------------------------------------------- benchmarks
 if [ "$DRY" = 1 ]; then
-  DEV=(--device cpu --iters 1 --warmup 0 --data-iters 1 --workers 0)
-  P1_HW=64x64; P2_HW=64x64; P2_BS=2; BATCHES=(2); SCALE=0.0625
+  # float32 R18 on the CPU (bf16 convolutions are slow there): the code
+  # paths, not figures.
+  DEV=(--device cpu --iters 1 --warmup 0 --data-iters 1 --workers 0 --threads 1
+       --cfg-options amp_dtype=None model.backbone.depth=18
+       "model.neck.in_channels=[64,128,256,512]")
+  P1_HW=64x64; P2_HW=64x64; P2_BS=2; BATCHES=(2); SCALE=0.0625; AMP=()
 else
   DEV=(--device cuda --iters 20 --warmup 3 --data-iters 50 --workers 16)
   P1_HW=1024x1024; P2_HW=4096x3328; P2_BS=8; BATCHES=(32 24 16 8 4); SCALE=1
+  AMP=(--amp-dtype bfloat16)
 fi
 bench() {  # NAME CONFIG [benchmark_train.py arguments]
   local name=$1 config=$2; shift 2
-  "$PYTHON" tools/benchmark_train.py "$config" "${DEV[@]}" \
-    --synthetic-scale "$SCALE" --out "$OUT_DIR/$name.json" "$@"
+  "$PYTHON" tools/benchmark_train.py "$config" --synthetic-scale "$SCALE" \
+    --out "$OUT_DIR/$name.json" "$@" "${DEV[@]}"
 }
 step "phase 1: $P1_HW patches, largest batch of ${BATCHES[*]} that fits"
 for bs in "${BATCHES[@]}"; do
   if bench phase1 configs/retina_patch_fast.py --batch-size "$bs" \
-      --synthetic-input "$P1_HW" --amp-dtype bfloat16 --peer torchvision \
+      --synthetic-input "$P1_HW" "${AMP[@]}" --peer torchvision \
       2>&1 | tee "$OUT_DIR/phase1_b$bs.log"; then
     break
   fi
@@ -110,7 +115,7 @@ if [ "$DRY" = 0 ]; then
 fi
 step "phase 2: $P2_HW full images, frozen backbone, batch $P2_BS"
 bench phase2 configs/retina_full.py --batch-size "$P2_BS" \
-  --synthetic-input "$P2_HW" --amp-dtype bfloat16 \
+  --synthetic-input "$P2_HW" "${AMP[@]}" \
   2>&1 | tee "$OUT_DIR/phase2.log" || true
 step "loader: decoded cache"
 "$PYTHON" -m mmdet_inbreast.engine.gpu_check_report "$OUT_DIR" \
