@@ -103,8 +103,9 @@ def main() -> None:
         report['peer'] = peer = bench_torchvision_retinanet(
             report['batch_size'], *args.synthetic_input, args.iters,
             args.warmup, args.device, report['amp_dtype'], args.seed)
+        note = f", {peer['error']}" if peer['error'] else ''
         print(f"peer {peer['name']}: {peer['img_per_s']} img/s, peak "
-              f"{peer['peak_gib']} GiB{', ' + peer['error'] if peer['error'] else ''}")
+              f"{peer['peak_gib']} GiB{note}")
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:

@@ -35,8 +35,8 @@ def setup_amp(cfg: Config, dtype: Optional[str] = None) -> str:
       skips the steps whose gradients are inf/NaN.
 
     Under bfloat16 it also swaps every ``FocalLoss`` in ``cfg.model`` (as in
-    RetinaNet's ``bbox_head.loss_cls``) for :class:`TorchSigmoidFocalLoss` with the
-    same arguments and logs a warning: mmdet's ``FocalLoss`` calls mmcv's
+    RetinaNet's ``bbox_head.loss_cls``) for :class:`TorchSigmoidFocalLoss`
+    with the same arguments and logs a warning: mmdet's ``FocalLoss`` calls mmcv's
     CUDA ``sigmoid_focal_loss`` kernel, which has no BFloat16 version. (Loss
     types given as classes rather than names are left alone.) float16 keeps
     ``FocalLoss``: the kernel has a Half version.
@@ -127,7 +127,9 @@ def _dtype_name(dtype: Any) -> Any:
 
 
 def _swap_focal_losses(node: Any, path: str) -> List[str]:
-    """Replace ``type='FocalLoss'`` by ``'TorchSigmoidFocalLoss'``, recursively.
+    """Replace ``type='FocalLoss'`` by ``'TorchSigmoidFocalLoss'``.
+
+    Recursively, in dicts, lists and tuples.
 
     Args:
         node (Any): A config node (dict, list, tuple or leaf); dicts and lists

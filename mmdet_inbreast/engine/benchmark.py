@@ -647,8 +647,8 @@ def run_benchmark(cfg,
     for key, loss in (('ours', OURS), ('stock', STOCK)):
         say(f'train step with {loss}: {iters} steps after {warmup}, '
             f'{source}, {device}, {amp_dtype or "float32"}')
-        label = ('train step (ours: TorchSigmoidFocalLoss)' if key == 'ours' else
-                 'train step (stock FocalLoss)')
+        label = ('train step (ours: TorchSigmoidFocalLoss)'
+                 if key == 'ours' else 'train step (stock FocalLoss)')
         rows[key] = bench_train_step(cfg, loss, batches, iters, warmup,
                                      device, amp_dtype, seed, name=label)
     table = format_table(rows['ours'], rows['stock'], data)

@@ -186,7 +186,8 @@ def test_phase2_ddp_backbone_frozen_without_unused_parameter_search(
     root, _ = tiny_release
     cfg = Config.fromfile(str(REPO / 'configs/demo/retina_demo_full.py'))
     assert 'model_wrapper_cfg' not in cfg
-    assert cfg.model.backbone.frozen_stages == 4 and cfg.model.backbone.norm_eval
+    assert cfg.model.backbone.frozen_stages == 4
+    assert cfg.model.backbone.norm_eval
     # "Phase-1" weights: random, BatchNorm statistics random too.
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmdet'):

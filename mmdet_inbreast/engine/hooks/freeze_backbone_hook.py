@@ -60,7 +60,8 @@ class FreezeBackboneHook(Hook):
                 f'{type(runner.model).__name__}, but its {self.module} is '
                 'not frozen; freeze it at construction: '
                 'model.backbone.frozen_stages=4 and '
-                "model.backbone.norm_eval=True (ResNet), or type='FrozenBackbone'")
+                'model.backbone.norm_eval=True (ResNet), or '
+                "type='FrozenBackbone'")
         how = freeze_module(target)
         trainable = sum(p.numel() for p in model.parameters()
                         if p.requires_grad)

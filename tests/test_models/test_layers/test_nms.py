@@ -68,8 +68,8 @@ def _kernels():
                                                      (0, 25), (0.2, 10)])
 def test_single_class_equals_mmcv(seed, iou, score_threshold, max_num):
     boxes, scores, _ = random_dets(seed)
-    ref_dets, ref_inds = nms(boxes, scores, iou, score_threshold=score_threshold,
-                             max_num=max_num)
+    ref_dets, ref_inds = nms(boxes, scores, iou,
+                             score_threshold=score_threshold, max_num=max_num)
     assert 10 < len(ref_inds) < len(boxes) or max_num > 0
     for name, kernel in _kernels() + [('default', None)]:
         dets, inds = torch_nms(boxes, scores, iou,
@@ -126,7 +126,8 @@ def test_cfg_copies_and_refuses_other_types():
     assert out['iou_threshold'] == 0.5
     assert torch_nms_cfg(None) is None
     assert torch_nms_cfg(dict(iou_threshold=0.6))['type'] is torch_nms
-    with pytest.raises(InputError, match=r"model.test_cfg.nms.type='soft_nms'"):
+    with pytest.raises(InputError,
+                       match=r"model.test_cfg.nms.type='soft_nms'"):
         torch_nms_cfg(dict(type='soft_nms', iou_threshold=0.5))
     with pytest.raises(InputError, match='offset=1'):
         torch_nms(*random_dets(0, num=5)[:2], 0.5, offset=1)

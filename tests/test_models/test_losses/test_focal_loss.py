@@ -1,4 +1,5 @@
-"""TorchSigmoidFocalLoss against mmdet's FocalLoss (CPU: py_sigmoid_focal_loss).
+"""TorchSigmoidFocalLoss against mmdet's FocalLoss (CPU:
+py_sigmoid_focal_loss).
 
 mmcv's op-based ``sigmoid_focal_loss`` has no CPU implementation
 ("sigmoid_focal_loss_forward_impl: implementation for device cpu not
@@ -252,7 +253,8 @@ def test_fused_is_ignored_on_cpu():
 def test_build_from_registry():
     from mmdet.registry import MODELS
     loss = MODELS.build(
-        dict(type='TorchSigmoidFocalLoss', gamma=5.0, alpha=0.95, loss_weight=2.0))
+        dict(type='TorchSigmoidFocalLoss', gamma=5.0, alpha=0.95,
+             loss_weight=2.0))
     assert isinstance(loss, TorchSigmoidFocalLoss)
     assert (loss.gamma, loss.alpha, loss.loss_weight) == (5.0, 0.95, 2.0)
 
