@@ -36,8 +36,9 @@ def setup_amp(cfg: Config, dtype: Optional[str] = None) -> str:
 
     Under bfloat16 it also swaps every ``FocalLoss`` in ``cfg.model`` (as in
     RetinaNet's ``bbox_head.loss_cls``) for :class:`TorchSigmoidFocalLoss`
-    with the same arguments and logs a warning: mmdet's ``FocalLoss`` calls mmcv's
-    CUDA ``sigmoid_focal_loss`` kernel, which has no BFloat16 version. (Loss
+    with the same arguments and logs a warning: mmdet's ``FocalLoss`` calls
+    mmcv's CUDA ``sigmoid_focal_loss`` kernel, which has no BFloat16 version
+    (and is missing from an mmcv built without CUDA ops). (Loss
     types given as classes rather than names are left alone.) float16 keeps
     ``FocalLoss``: the kernel has a Half version.
 

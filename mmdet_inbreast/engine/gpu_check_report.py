@@ -67,7 +67,8 @@ def gpu_check_rows(out_dir: str) -> list[dict]:
         'ours')
     if p1 is not None:
         d = p1.get('data') or {}
-        rows.append(dict(run='loader (phase-1 pipeline), samples/s',
+        rows.append(dict(run='loader (phase-1 pipeline, decoded cache), '
+                         'samples/s',
                          batch=p1.get('batch_size'), input='loader',
                          dtype=None, rate=d.get('rate'), peak_gib=None,
                          note=d.get('error') or ''))
