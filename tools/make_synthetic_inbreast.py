@@ -7,6 +7,7 @@ import argparse
 import os.path as osp
 
 from mmdet_inbreast.datasets.synthetic import make_synthetic_release
+from mmdet_inbreast.utils import InputError, run_tool
 
 
 def parse_args() -> argparse.Namespace:
@@ -25,6 +26,17 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    if osp.exists(args.out_dir) and not osp.isdir(args.out_dir):
+        raise InputError(f'{args.out_dir}: a file, not a folder; give the '
+                         'folder to write "INbreast Release 1.0" into')
+    for name, ok, want in [
+            ('--num-patients', args.num_patients >= 1, 'at least 1'),
+            ('--scale', args.scale > 0, 'above 0'),
+            ('--mass-fraction', 0 <= args.mass_fraction <= 1, 'in [0, 1]'),
+            ('--contrast', args.contrast > 0, 'above 0')]:
+        if not ok:
+            value = getattr(args, name[2:].replace('-', '_'))
+            raise InputError(f'{name} {value}: must be {want}')
     images = make_synthetic_release(
         args.out_dir, num_patients=args.num_patients, scale=args.scale,
         seed=args.seed, mass_fraction=args.mass_fraction,
@@ -36,4 +48,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

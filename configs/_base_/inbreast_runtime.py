@@ -8,5 +8,8 @@ default_hooks = dict(
     # CUDA kernel that this mmcv build lacks (docs/gpu.md).
     mmcv_ops_check=dict(type='MMCVOpsCheckHook'),
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
+    # Atomic saves (a kill leaves no fragment), --resume falls back to the
+    # newest intact file, and weights of another model are refused
+    # (load_from_partial = True allows a partial load).
+    checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=3,
                     save_best='coco/bbox_mAP_50', rule='greater'))

@@ -6,6 +6,8 @@ from typing import Any, Optional
 
 from mmengine.config import Config, ConfigDict
 
+from .errors import InputError
+
 
 def _walk(node: Any):
     """Yield every dict inside a config (depth first)."""
@@ -79,17 +81,19 @@ def apply_cfg_options(cfg: Config, options: Optional[dict]) -> Config:
 
 def resolve_load_from(cfg: Config) -> Config:
     """Let ``load_from`` name a work dir: load the checkpoint its
-    ``last_checkpoint`` file names (the phase-1 run's last epoch).
+    ``last_checkpoint`` file names (the phase-1 run's last epoch), or the
+    newest intact one when that file is damaged
+    (:func:`~mmdet_inbreast.engine.find_resume_checkpoint`).
 
     Raises:
-        FileNotFoundError: If ``load_from`` is a folder without a checkpoint.
+        InputError: If ``load_from`` is a folder without a checkpoint.
     """
     load_from = cfg.get('load_from')
     if load_from and osp.isdir(load_from):
-        from mmengine.runner import find_latest_checkpoint
-        ckpt = find_latest_checkpoint(load_from)
+        from ..engine.resume import find_resume_checkpoint
+        ckpt = find_resume_checkpoint(load_from)
         if ckpt is None:
-            raise FileNotFoundError(
+            raise InputError(
                 f'load_from={load_from!r} is a folder without a '
                 "'last_checkpoint' file; train phase 1 into it first, or set "
                 'load_from to a .pth file')

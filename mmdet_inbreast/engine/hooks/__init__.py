@@ -2,6 +2,7 @@ from .channels_last_hook import ChannelsLastHook
 from .epoch_seed_hook import EpochSeedHook, inbreast_worker_init_fn
 from .freeze_backbone_hook import FreezeBackboneHook
 from .mmcv_ops_check_hook import MMCVOpsCheckHook
+from .safe_checkpoint_hook import SafeCheckpointHook
 
 __all__ = ['ChannelsLastHook', 'EpochSeedHook', 'FreezeBackboneHook',
-           'MMCVOpsCheckHook', 'inbreast_worker_init_fn']
+           'MMCVOpsCheckHook', 'SafeCheckpointHook', 'inbreast_worker_init_fn']
