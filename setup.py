@@ -45,6 +45,13 @@ setup(
         'tests': ['pytest>=7'],
         # TensorBoard curves (configs/_base_/runtime_tensorboard.py).
         'tensorboard': ['tensorboard>=2.14'],
+        # NMS on GPUs without mmcv's CUDA ops (TorchNMSRetinaHead). Not in
+        # install_requires: torchvision's PyPI wheels link torch's CUDA
+        # libraries, and with a CPU-only torch its import raises a
+        # RuntimeError that breaks mmengine's Runner (its environment report
+        # catches only ModuleNotFoundError). 0.28.0 is the release for
+        # torch 2.13.0; install the one built for your torch.
+        'gpu': ['torchvision==0.28.0'],
     },
     zip_safe=False,
 )

@@ -13,9 +13,10 @@ _base_ = [
 custom_imports = dict(imports=['mmdet_inbreast'], allow_failed_imports=False)
 
 load_from = 'workdir://work_dirs/retina_patch'
-model = dict(backbone=dict(init_cfg=None))  # weights come from load_from
+# Weights come from load_from. The backbone is frozen as it is built (every
+# stage, BatchNorm in eval mode), before DDP wraps the model: DDP leaves the
+# frozen parameters out, so it needs no find_unused_parameters.
+model = dict(backbone=dict(init_cfg=None, frozen_stages=4, norm_eval=True))
+# Checks the freeze and logs the trainable parameter count.
 custom_hooks = [dict(type='FreezeBackboneHook')]
 train_dataloader = dict(batch_size=2)
-# Frozen parameters get no gradient: DDP must not wait for them.
-model_wrapper_cfg = dict(type='MMDistributedDataParallel',
-                         find_unused_parameters=True)

@@ -1,7 +1,6 @@
 # Phase 1, GPU throughput recipe: retina_patch_cached.py (decoded-image
-# cache, cuDNN autotuning) plus bfloat16 autocast, channels-last weights,
-# the pure-torch SigmoidFocalLoss (mmcv's CUDA focal-loss kernel has no
-# bfloat16 version; tools/train.py would swap it in for bf16 anyway), more
+# cache, cuDNN autotuning) plus bfloat16 autocast (the base model's
+# TorchSigmoidFocalLoss computes in float32), channels-last weights, more
 # loader workers and the lr scaled by the total batch size.
 #   python tools/cache_images.py "data/INbreast Release 1.0" --split splits/train.txt --cache-dir data/inbreast_cache --workers 16
 #   bash tools/dist_train.sh configs/retina_patch_fast.py 8
@@ -14,9 +13,7 @@ amp_dtype = 'bfloat16'
 # The patches leave the loader workers gray (4 MiB of float32 per 1024 x
 # 1024 patch instead of 12 MiB); the data preprocessor makes the 3 channels
 # on the GPU, after padding with the background value.
-model = dict(
-    data_preprocessor=dict(expand_channels=3),
-    bbox_head=dict(loss_cls=dict(type='SigmoidFocalLoss')))
+model = dict(data_preprocessor=dict(expand_channels=3))
 custom_hooks = [dict(type='ChannelsLastHook')]
 # 16 workers per training process (the 16-core H100 machine, one GPU); with
 # several GPUs on one node divide the cores between them:

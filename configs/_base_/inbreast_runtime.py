@@ -4,6 +4,9 @@ custom_imports = dict(imports=['mmdet_inbreast'], allow_failed_imports=False)
 default_hooks = dict(
     # Crops depend on (seed, epoch) only: resuming gives the same weights.
     epoch_seed=dict(type='EpochSeedHook'),
+    # Stops before the first step if a model on a GPU would call an mmcv
+    # CUDA kernel that this mmcv build lacks (docs/gpu.md).
+    mmcv_ops_check=dict(type='MMCVOpsCheckHook'),
     logger=dict(type='LoggerHook', interval=20),
     # Atomic saves (a kill leaves no fragment), --resume falls back to the
     # newest intact file, and weights of another model are refused

@@ -2,7 +2,13 @@
 # from the demo phase-1 checkpoint, backbone frozen.
 #   python tools/train.py configs/demo/retina_demo_full.py --data-root DIR
 _base_ = ['../retina_full.py', './_demo_settings.py']
-model = {{_base_.demo_model}}
+# The demo model, its backbone frozen as it is built (retina_full.py).
+model = dict(
+    backbone=dict(depth={{_base_.demo_model.backbone.depth}},
+                  base_channels={{_base_.demo_model.backbone.base_channels}},
+                  init_cfg=None, frozen_stages=4, norm_eval=True),
+    neck={{_base_.demo_model.neck}},
+    bbox_head={{_base_.demo_model.bbox_head}})
 default_hooks = {{_base_.demo_hooks}}
 optim_wrapper = {{_base_.demo_finetune_optim_wrapper}}
 load_from = 'workdir://work_dirs/retina_demo_patch'

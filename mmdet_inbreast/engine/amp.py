@@ -6,11 +6,11 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from ..models.losses import SigmoidFocalLoss
+from ..models.losses import TorchSigmoidFocalLoss
 
 #: dtypes accepted by :func:`setup_amp` (names as in ``torch``).
 AMP_DTYPES = ('float16', 'bfloat16')
-#: loss types swapped for :class:`SigmoidFocalLoss` under bfloat16.
+#: loss types swapped for :class:`TorchSigmoidFocalLoss` under bfloat16.
 _MMCV_FOCAL_LOSSES = ('FocalLoss', 'mmdet.FocalLoss')
 
 
@@ -35,9 +35,10 @@ def setup_amp(cfg: Config, dtype: Optional[str] = None) -> str:
       skips the steps whose gradients are inf/NaN.
 
     Under bfloat16 it also swaps every ``FocalLoss`` in ``cfg.model`` (as in
-    RetinaNet's ``bbox_head.loss_cls``) for :class:`SigmoidFocalLoss` with the
-    same arguments and logs a warning: mmdet's ``FocalLoss`` calls mmcv's
-    CUDA ``sigmoid_focal_loss`` kernel, which has no BFloat16 version. (Loss
+    RetinaNet's ``bbox_head.loss_cls``) for :class:`TorchSigmoidFocalLoss`
+    with the same arguments and logs a warning: mmdet's ``FocalLoss`` calls
+    mmcv's CUDA ``sigmoid_focal_loss`` kernel, which has no BFloat16 version
+    (and is missing from an mmcv built without CUDA ops). (Loss
     types given as classes rather than names are left alone.) float16 keeps
     ``FocalLoss``: the kernel has a Half version.
 
@@ -106,7 +107,7 @@ def setup_amp(cfg: Config, dtype: Optional[str] = None) -> str:
         if swapped:
             print_log(
                 f'AMP: bfloat16: replaced FocalLoss with '
-                f'{SigmoidFocalLoss.__name__} (same arguments) at '
+                f'{TorchSigmoidFocalLoss.__name__} (same arguments) at '
                 f'{", ".join(swapped)}: mmcv\'s CUDA sigmoid_focal_loss has '
                 'no BFloat16 kernel',
                 logger='current',
@@ -127,7 +128,9 @@ def _dtype_name(dtype: Any) -> Any:
 
 
 def _swap_focal_losses(node: Any, path: str) -> List[str]:
-    """Replace ``type='FocalLoss'`` by ``'SigmoidFocalLoss'``, recursively.
+    """Replace ``type='FocalLoss'`` by ``'TorchSigmoidFocalLoss'``.
+
+    Recursively, in dicts, lists and tuples.
 
     Args:
         node (Any): A config node (dict, list, tuple or leaf); dicts and lists
@@ -142,7 +145,7 @@ def _swap_focal_losses(node: Any, path: str) -> List[str]:
         loss_type = node.get('type', None)
         if isinstance(loss_type, str) and loss_type in _MMCV_FOCAL_LOSSES:
             node['type'] = loss_type.replace('FocalLoss',
-                                             SigmoidFocalLoss.__name__)
+                                             TorchSigmoidFocalLoss.__name__)
             swapped.append(path)
         for key, value in node.items():
             swapped += _swap_focal_losses(value, f'{path}.{key}')

@@ -51,7 +51,7 @@ def test_bfloat16_swaps_focal_loss_and_warns():
     assert cfg.optim_wrapper.dtype == 'bfloat16'
     assert cfg.optim_wrapper.loss_scale == 1.0
     assert cfg.model.bbox_head.loss_cls.to_dict() == dict(
-        type='SigmoidFocalLoss',
+        type='TorchSigmoidFocalLoss',
         use_sigmoid=True,
         gamma=5.0,
         alpha=0.95,
@@ -68,7 +68,7 @@ def test_bfloat16_swapped_loss_builds():
     cfg = _cfg()
     setup_amp(cfg, 'bfloat16')
     loss = MODELS.build(cfg.model.bbox_head.loss_cls)
-    assert type(loss).__name__ == 'SigmoidFocalLoss'
+    assert type(loss).__name__ == 'TorchSigmoidFocalLoss'
     assert (loss.gamma, loss.alpha) == (5.0, 0.95)
 
 
@@ -76,7 +76,7 @@ def test_scoped_focal_loss_name_keeps_scope():
     cfg = _cfg()
     cfg.model.bbox_head.loss_cls.type = 'mmdet.FocalLoss'
     setup_amp(cfg, 'bfloat16')
-    assert cfg.model.bbox_head.loss_cls.type == 'mmdet.SigmoidFocalLoss'
+    assert cfg.model.bbox_head.loss_cls.type == 'mmdet.TorchSigmoidFocalLoss'
 
 
 @pytest.mark.parametrize('cfg_dtype,arg,expected', [
@@ -169,7 +169,7 @@ def test_focal_losses_found_anywhere_in_the_model():
     with mock.patch('mmdet_inbreast.engine.amp.print_log') as log:
         setup_amp(cfg, 'bfloat16')
     assert cfg.model.roi_head.bbox_head[0].loss_cls.type == \
-        'SigmoidFocalLoss'
+        'TorchSigmoidFocalLoss'
     assert cfg.model.roi_head.bbox_head[1].loss_cls.type == \
         'CrossEntropyLoss'
     messages = ' '.join(call.args[0] for call in log.call_args_list)

@@ -32,7 +32,7 @@ def test_benchmark_train_tool_cpu(tmp_path):
     assert lines[i + 1].split() == ['img/s', 'peak', 'MiB', 'speed', 'x',
                                     'stock', 'mem', 'x', 'stock']
     ours, stock, data = (ln.split() for ln in lines[i + 2:i + 5])
-    assert ours[:4] == ['train', 'step', '(ours:', 'SigmoidFocalLoss)']
+    assert ours[:4] == ['train', 'step', '(ours:', 'TorchSigmoidFocalLoss)']
     assert stock[:4] == ['train', 'step', '(stock', 'FocalLoss)']
     assert stock[-2:] == ['1.00', '1.00']
     assert data[:4] == ['data', 'pipeline', '(0', 'workers)']

@@ -126,17 +126,17 @@ def test_benchmark_pipeline_tool(tmp_path, monkeypatch, capsys):
     lines = stdout.splitlines()
     table = lines[lines.index(next(ln for ln in lines
                                    if ln.startswith('pipeline'))):]
-    assert [ln.split()[0] for ln in table[1:5]] == [
-        'floor', 'project', 'naive', 'cached']
-    assert table[5].startswith('a = floor, b = project, c = naive, '
-                               'd = cached: b/a = ')
+    assert [ln.split()[0] for ln in table[1:6]] == [
+        'floor', 'project', 'naive', 'cached', 'rows']
+    assert table[6].startswith('a = floor, b = project, c = naive, '
+                               'd = cached, e = rows: b/a = ')
     with open(out) as f:
         report = json.load(f)
     assert report['images'] == 2 and report['repeats'] == 1
     assert report['dtype'] == 'uint16'
     res = report['results']
-    assert set(res) == {'floor', 'project', 'naive', 'cached'}
-    for name in ('project', 'naive', 'cached'):
+    assert set(res) == {'floor', 'project', 'naive', 'cached', 'rows'}
+    for name in ('project', 'naive', 'cached', 'rows'):
         assert res[name]['shape'] == [3, 64, 64]
         assert len(res[name]['per_image_ms']) == 2 and res[name]['ms'] > 0
 
@@ -153,8 +153,8 @@ def test_benchmark_format_table():
         'project           30.0      1.50  3x8x8',
         'naive            150.0      7.50  3x8x8',
         'cached            10.0      0.50  3x8x8',
-        'a = floor, b = project, c = naive, d = cached: b/a = 1.50, '
-        'c/a = 7.50, d/a = 0.50']
+        'a = floor, b = project, c = naive, d = cached, e = rows: '
+        'b/a = 1.50, c/a = 7.50, d/a = 0.50']
     with pytest.raises(ValueError, match='repeats must be >= 1'):
         time_pipelines([{}], {}, repeats=0)
     with pytest.raises(ValueError, match='no images'):

@@ -175,7 +175,7 @@ def one_thread():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('loss', ['SigmoidFocalLoss', 'FocalLoss'])
+@pytest.mark.parametrize('loss', ['TorchSigmoidFocalLoss', 'FocalLoss'])
 def test_bench_train_step_cpu(demo_cfg, loss, one_thread):
     batches = [synthetic_batch(2, 32, 32, seed=s) for s in range(2)]
     timing = bench_train_step(demo_cfg, loss, batches, iters=2, warmup=1,

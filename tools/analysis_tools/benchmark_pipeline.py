@@ -5,7 +5,9 @@ unless --data-root names a release, caches the decoded images as .npy, and
 prints the median ms per sample of (a) pydicom's dcmread().pixel_array,
 (b) the project's pipeline (load uint16, crop, then normalise),
 (c) a naive pipeline (float32, normalise, 3 channels, then crop) and
-(d) the project's pipeline on the .npy cache, with b/a, c/a, d/a. Nothing is
+(d) the project's pipeline on the .npy cache and (e) the project's pipeline
+reading the crop's rows straight from the DICOM (LoadDicomImage
+lazy_rows=True, no cache), with b/a ... e/a. Nothing is
 asserted; numbers depend on the machine (method:
 mmdet_inbreast/utils/benchmark/pipeline.py).
 

@@ -1,4 +1,4 @@
-"""Time the training step (our SigmoidFocalLoss vs mmdet's FocalLoss) and
+"""Time the training step (our TorchSigmoidFocalLoss vs mmdet's FocalLoss) and
 the data pipeline of a config, side by side, in one run.
 
 Prints images/s and peak memory of the train step (forward, backward,
@@ -61,6 +61,9 @@ def parse_args() -> argparse.Namespace:
                    help="torch's intra-op CPU threads (default: torch's; 1 "
                    'is steadier on a machine shared with other jobs)')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--peer', choices=['torchvision'],
+                   help="also time torchvision's retinanet_resnet50_fpn on "
+                   'the same --synthetic-input, batch and dtype')
     p.add_argument('--out', help='JSON of the results (optional)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='override config settings, key=value')
@@ -96,6 +99,14 @@ def main() -> None:
     print(f"{args.config}: {machine}, batch {report['batch_size']}, "
           f"{report['amp_dtype'] or 'float32'}, {report['input']}")
     print(report['table'])
+    if args.peer and args.synthetic_input:
+        from mmdet_inbreast.models.peers import bench_torchvision_retinanet
+        report['peer'] = peer = bench_torchvision_retinanet(
+            report['batch_size'], *args.synthetic_input, args.iters,
+            args.warmup, args.device, report['amp_dtype'], args.seed)
+        note = f", {peer['error']}" if peer['error'] else ''
+        print(f"peer {peer['name']}: {peer['img_per_s']} img/s, peak "
+              f"{peer['peak_gib']} GiB{note}")
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:

@@ -55,15 +55,24 @@ class LoadDicomImage(BaseTransform):
             False.
         cache_dir (str, optional): Folder of decoded ``<key>.npy`` files.
             Defaults to None.
+        lazy_rows (bool): For uncompressed DICOMs, hand on a
+            :class:`~mmdet_inbreast.datasets.dicom_rows.DicomRows` (array-like,
+            rows read from the file when sliced) instead of decoding the
+            whole image; compressed files are decoded as usual. Only for
+            pipelines whose next image transform is
+            ``MassPreservingRandomCrop`` (which slices it). Ignored with
+            ``apply_voi_lut`` or ``to_float32``. Defaults to False.
     """
 
     def __init__(self,
                  apply_voi_lut: bool = False,
                  to_float32: bool = False,
-                 cache_dir: Optional[str] = None) -> None:
+                 cache_dir: Optional[str] = None,
+                 lazy_rows: bool = False) -> None:
         self.apply_voi_lut = apply_voi_lut
         self.to_float32 = to_float32
         self.cache_dir = cache_dir
+        self.lazy_rows = lazy_rows
 
     def transform(self, results: dict) -> dict:
         """Load the pixels of ``results['img_path']``.
@@ -81,7 +90,14 @@ class LoadDicomImage(BaseTransform):
             meta = dict(bits_stored=None, photometric='MONOCHROME2',
                         pixel_spacing=None, transfer_syntax='cache')
         else:
-            img, meta = read_dicom_pixels(path, self.apply_voi_lut)
+            img = None
+            if self.lazy_rows and not (self.apply_voi_lut or self.to_float32):
+                from ..dicom_rows import open_dicom_rows
+                img = open_dicom_rows(path)
+            if img is not None:
+                meta = img.meta
+            else:
+                img, meta = read_dicom_pixels(path, self.apply_voi_lut)
         if self.to_float32:
             img = img.astype(np.float32)
         results['img'] = img
@@ -103,4 +119,5 @@ class LoadDicomImage(BaseTransform):
         return (f'{self.__class__.__name__}('
                 f'apply_voi_lut={self.apply_voi_lut}, '
                 f'to_float32={self.to_float32}, '
-                f'cache_dir={self.cache_dir!r})')
+                f'cache_dir={self.cache_dir!r}, '
+                f'lazy_rows={self.lazy_rows})')

@@ -2,8 +2,9 @@ from .channels_last_hook import ChannelsLastHook
 from .dicom_visualization_hook import DicomVisualizationHook
 from .epoch_seed_hook import EpochSeedHook, inbreast_worker_init_fn
 from .freeze_backbone_hook import FreezeBackboneHook
+from .mmcv_ops_check_hook import MMCVOpsCheckHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 
 __all__ = ['ChannelsLastHook', 'DicomVisualizationHook', 'EpochSeedHook',
-           'FreezeBackboneHook', 'SafeCheckpointHook',
+           'FreezeBackboneHook', 'MMCVOpsCheckHook', 'SafeCheckpointHook',
            'inbreast_worker_init_fn']

@@ -1,52 +1,15 @@
 """FreezeBackboneHook: keep the backbone's weights and BN statistics fixed."""
 from __future__ import annotations
 
-import types
-
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmdet.registry import HOOKS
-from torch import nn
 
+from mmdet_inbreast.models.backbones.frozen_backbone import (freeze_module,
+                                                            is_frozen)
+from mmdet_inbreast.utils.errors import InputError
 
-def freeze_module(module: nn.Module) -> str:
-    """Freeze ``module`` so that ``train()`` cannot undo it.
-
-    mmdet's ``ResNet`` (and ``ResNeXt``, ``RegNet``...) re-apply
-    ``frozen_stages`` inside their own ``train()``, which mmengine calls at
-    every epoch; flipping ``requires_grad`` alone is therefore undone for
-    BatchNorm statistics. So the freeze goes through the backbone itself:
-    when it has ``frozen_stages`` and ``_freeze_stages()``, every stage is
-    declared frozen (``frozen_stages = num_stages``, ``norm_eval = True``)
-    and ``_freeze_stages()`` is called; then its own ``train()`` keeps it
-    frozen. Any other module gets ``requires_grad=False`` and an instance
-    ``train()`` that always puts it in eval mode (BatchNorm and Dropout
-    frozen).
-
-    Args:
-        module (nn.Module): The backbone.
-
-    Returns:
-        str: How it was frozen (``'frozen_stages'`` or ``'eval-train'``).
-    """
-    how = 'eval-train'
-    if hasattr(module, 'frozen_stages') and hasattr(module, '_freeze_stages'):
-        module.frozen_stages = getattr(module, 'num_stages',
-                                       len(getattr(module, 'res_layers', [])))
-        if hasattr(module, 'norm_eval'):
-            module.norm_eval = True
-        module._freeze_stages()
-        how = 'frozen_stages'
-    for p in module.parameters():
-        p.requires_grad_(False)
-
-    def train(self: nn.Module, mode: bool = True) -> nn.Module:
-        nn.Module.train(self, False)
-        return self
-
-    module.train = types.MethodType(train, module)
-    module.eval()
-    return how
+__all__ = ['FreezeBackboneHook', 'freeze_module']
 
 
 @HOOKS.register_module()
@@ -58,9 +21,15 @@ class FreezeBackboneHook(Hook):
     by then; frozen parameters get no gradient, so SGD/Adam and weight
     decay skip them) and logs trainable / total parameter counts.
 
-    Under distributed training the model was wrapped before this hook runs,
-    so use ``model_wrapper_cfg=dict(type='MMDistributedDataParallel',
-    find_unused_parameters=True)`` (``configs/retina_full.py`` does).
+    Under distributed training the model was wrapped in DDP before this
+    hook runs, and DDP decided then which parameters it reduces: the
+    backbone must already be frozen at construction
+    (``backbone=dict(frozen_stages=4, norm_eval=True)`` for ResNet, or
+    ``type='FrozenBackbone'``, see
+    :func:`~mmdet_inbreast.models.backbones.build_frozen_backbone`), as in
+    ``configs/retina_full.py``; the hook then only checks and logs. A
+    wrapped model with a trainable backbone is refused (DDP would wait for
+    gradients that never come).
 
     Args:
         module (str): Attribute path of the module to freeze. Defaults to
@@ -75,7 +44,8 @@ class FreezeBackboneHook(Hook):
     def before_train(self, runner) -> None:
         """Freeze and log the parameter counts."""
         model = runner.model
-        if is_model_wrapper(model):
+        wrapped = is_model_wrapper(model)
+        if wrapped:
             model = model.module
         target = model
         for name in self.module.split('.'):
@@ -84,6 +54,14 @@ class FreezeBackboneHook(Hook):
                     f'FreezeBackboneHook: model {type(model).__name__} has no '
                     f'{self.module!r}; set module= to an existing submodule')
             target = getattr(target, name)
+        if wrapped and not is_frozen(target):
+            raise InputError(
+                f'FreezeBackboneHook: the model is wrapped in '
+                f'{type(runner.model).__name__}, but its {self.module} is '
+                'not frozen; freeze it at construction: '
+                'model.backbone.frozen_stages=4 and '
+                'model.backbone.norm_eval=True (ResNet), or '
+                "type='FrozenBackbone'")
         how = freeze_module(target)
         trainable = sum(p.numel() for p in model.parameters()
                         if p.requires_grad)

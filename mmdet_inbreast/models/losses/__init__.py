@@ -1,4 +1,4 @@
 """Losses, registered in mmdet's ``MODELS`` registry on import."""
-from .focal_loss import SigmoidFocalLoss
+from .focal_loss import TorchSigmoidFocalLoss
 
-__all__ = ['SigmoidFocalLoss']
+__all__ = ['TorchSigmoidFocalLoss']

@@ -19,6 +19,9 @@ sample:
 - ``cached``: the project's pipeline reading ``<cache_dir>/<key>.npy``
   memory maps of the decoded uint16 images instead of the DICOMs (written
   by :func:`write_cache`).
+- ``rows``: the project's pipeline with ``LoadDicomImage(lazy_rows=True)``:
+  the crop's rows read straight from the uncompressed DICOM (memory map),
+  no cache (:mod:`mmdet_inbreast.datasets.dicom_rows`).
 
 Each call is timed on its own, after one warm-up pass, with the files in
 the page cache; a pipeline's time per sample is the mean over images of
@@ -40,7 +43,7 @@ import numpy as np
 #: the values do not change the cost).
 BENCH_MEAN, BENCH_STD = 1449.49, 221.67
 
-PIPELINE_NAMES = ('floor', 'project', 'naive', 'cached')
+PIPELINE_NAMES = ('floor', 'project', 'naive', 'cached', 'rows')
 
 
 def pipeline_configs(crop_size: int = 1024,
@@ -66,7 +69,9 @@ def pipeline_configs(crop_size: int = 1024,
     configs = dict(
         project=[dict(type='LoadDicomImage'), ann, crop, norm, pack],
         naive=[dict(type='LoadDicomImage', to_float32=True), ann, norm, crop,
-               pack])
+               pack],
+        rows=[dict(type='LoadDicomImage', lazy_rows=True), ann, crop, norm,
+              pack])
     if cache_dir is not None:
         configs['cached'] = [
             dict(type='LoadDicomImage', cache_dir=cache_dir), ann, crop, norm,
@@ -183,8 +188,10 @@ def format_table(results: dict[str, dict], header: str = '') -> str:
                      f'  {shape}')
     ratios = ', '.join(f'{letter}/a = {results[n]["ms"] / floor:.2f}'
                        for letter, n in (('b', 'project'), ('c', 'naive'),
-                                         ('d', 'cached')) if n in results)
-    lines.append(f'a = floor, b = project, c = naive, d = cached: {ratios}')
+                                         ('d', 'cached'), ('e', 'rows'))
+                       if n in results)
+    lines.append(f'a = floor, b = project, c = naive, d = cached, '
+                 f'e = rows: {ratios}')
     return '\n'.join(lines)
 
 

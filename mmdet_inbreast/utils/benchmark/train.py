@@ -4,7 +4,7 @@ the data pipeline alone, from one config, in one run.
 Three measurements (``tools/analysis_tools/benchmark_train.py`` is the command line):
 
 - **train step (ours)**: the config's model with the classification loss
-  set to :class:`~mmdet_inbreast.models.losses.SigmoidFocalLoss` (same
+  set to :class:`~mmdet_inbreast.models.losses.TorchSigmoidFocalLoss` (same
   arguments), random weights (``backbone.init_cfg=None``: nothing is
   downloaded), the config's optimizer, one ``model.train_step`` per call:
   data preprocessor, forward, losses, backward, optimizer step (and
@@ -70,7 +70,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 import torch
 
 #: Loss types the train-step rows compare: ours first, then mmdet's.
-OURS, STOCK = 'SigmoidFocalLoss', 'FocalLoss'
+OURS, STOCK = 'TorchSigmoidFocalLoss', 'FocalLoss'
 #: What a stock-FocalLoss row says when mmcv's kernel meets bfloat16.
 MMCV_NO_BF16 = 'fails (mmcv kernel has no bf16)'
 
@@ -427,7 +427,7 @@ def bench_train_step(cfg,
 
     Args:
         cfg (Config): A training config (``model``, ``optim_wrapper``).
-        loss_type (str): ``'SigmoidFocalLoss'`` or ``'FocalLoss'``.
+        loss_type (str): ``'TorchSigmoidFocalLoss'`` or ``'FocalLoss'``.
         batches (Sequence[dict]): Loader-format batches (``inputs``,
             ``data_samples``) on the CPU.
         iters (int): Timed steps.
@@ -445,7 +445,7 @@ def bench_train_step(cfg,
 
     Raises:
         ValueError: No batches, or the config's ``bbox_head.loss_cls`` is
-            neither ``FocalLoss`` nor ``SigmoidFocalLoss``.
+            neither ``FocalLoss`` nor ``TorchSigmoidFocalLoss``.
     """
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
@@ -647,8 +647,8 @@ def run_benchmark(cfg,
     for key, loss in (('ours', OURS), ('stock', STOCK)):
         say(f'train step with {loss}: {iters} steps after {warmup}, '
             f'{source}, {device}, {amp_dtype or "float32"}')
-        label = ('train step (ours: SigmoidFocalLoss)' if key == 'ours' else
-                 'train step (stock FocalLoss)')
+        label = ('train step (ours: TorchSigmoidFocalLoss)'
+                 if key == 'ours' else 'train step (stock FocalLoss)')
         rows[key] = bench_train_step(cfg, loss, batches, iters, warmup,
                                      device, amp_dtype, seed, name=label)
     table = format_table(rows['ours'], rows['stock'], data)

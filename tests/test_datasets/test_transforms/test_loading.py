@@ -189,9 +189,10 @@ def test_cache_dir(synthetic_release, tmp_path):
 def test_repr():
     assert repr(LoadDicomImage(cache_dir='/c')) == (
         "LoadDicomImage(apply_voi_lut=False, to_float32=False, "
-        "cache_dir='/c')")
+        "cache_dir='/c', lazy_rows=False)")
     assert repr(LoadDicomImage(apply_voi_lut=True, to_float32=True)) == (
-        'LoadDicomImage(apply_voi_lut=True, to_float32=True, cache_dir=None)')
+        'LoadDicomImage(apply_voi_lut=True, to_float32=True, cache_dir=None, '
+        'lazy_rows=False)')
 
 
 # --------------------------------------------------------- compressed data

@@ -52,7 +52,7 @@ def _build(models):
                     ratios=[0.5, 1.0, 2.0],
                     strides=[8, 16, 32, 64, 128]),
                 bbox_coder=dict(type='DeltaXYWHBBoxCoder'),
-                loss_cls=dict(type='SigmoidFocalLoss'),
+                loss_cls=dict(type='TorchSigmoidFocalLoss'),
                 loss_bbox=dict(type='L1Loss')),
             test_cfg=dict(
                 nms_pre=100,

@@ -182,6 +182,59 @@ def test_retinanet_r50_counts():
     assert 'via frozen_stages' in info.call_args.args[0]
 
 
+def test_full_configs_freeze_at_construction():
+    """Phase 2 is frozen as the model is built, before any wrapper or
+    optimizer: ResNet with frozen_stages=num_stages and norm_eval, and no
+    find_unused_parameters for DDP."""
+    from mmdet.registry import MODELS
+    from mmdet_inbreast.models.backbones import is_frozen
+    for path in ('configs/retina_full.py', 'configs/retina_full_r18.py',
+                 'configs/demo/retina_demo_full.py'):
+        cfg = Config.fromfile(path)
+        assert 'model_wrapper_cfg' not in cfg, path
+        assert not cfg.get('find_unused_parameters', False), path
+        cfg.model.backbone.init_cfg = None
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            model = MODELS.build(cfg.model)
+        assert is_frozen(model.backbone), path
+        model.train()  # ResNet re-applies frozen_stages here
+        assert is_frozen(model.backbone), path
+        assert all(p.requires_grad for p in model.bbox_head.parameters())
+
+
+def test_frozen_backbone_builder_keeps_state_dict_keys():
+    from mmdet.registry import MODELS
+    from mmdet_inbreast.models.backbones import is_frozen
+    inner = dict(type='ResNet', depth=18, base_channels=16, init_cfg=None,
+                 frozen_stages=-1, norm_eval=False)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        plain = MODELS.build(inner)
+        frozen = MODELS.build(dict(type='FrozenBackbone', backbone=inner))
+    assert type(frozen).__name__ == 'ResNet'
+    assert frozen.state_dict().keys() == plain.state_dict().keys()
+    assert not is_frozen(plain) and is_frozen(frozen)
+    frozen.train()
+    assert is_frozen(frozen)
+
+
+def test_hook_refuses_wrapped_unfrozen_backbone():
+    """Under DDP the hook comes too late to freeze: it refuses, and only
+    checks and logs when the backbone was frozen at construction."""
+    from mmdet_inbreast.utils.errors import InputError
+    torch.manual_seed(0)
+    model = _Detector(_generic_backbone())
+    wrapper = SimpleNamespace(module=model)
+    runner = SimpleNamespace(model=wrapper, logger=_fake_runner(model).logger)
+    path = 'mmdet_inbreast.engine.hooks.freeze_backbone_hook.is_model_wrapper'
+    with mock.patch(path, return_value=True):
+        with pytest.raises(InputError, match='frozen_stages=4'):
+            FreezeBackboneHook().before_train(runner)
+        freeze_module(model.backbone)
+        FreezeBackboneHook().before_train(runner)
+    assert _count(model, trainable=True) == _count(model) - _count(
+        model.backbone)
+
+
 # ----------------------------------------------------- a real training run
 class _Snapshot(Hook):
     """State dict as training starts (after init_weights and the freeze)."""

@@ -1,4 +1,5 @@
-"""SigmoidFocalLoss against mmdet's FocalLoss (CPU: py_sigmoid_focal_loss).
+"""TorchSigmoidFocalLoss against mmdet's FocalLoss (CPU:
+py_sigmoid_focal_loss).
 
 mmcv's op-based ``sigmoid_focal_loss`` has no CPU implementation
 ("sigmoid_focal_loss_forward_impl: implementation for device cpu not
@@ -11,7 +12,7 @@ import torch.nn as nn
 from mmdet.models.losses import FocalLoss
 
 import mmdet_inbreast  # noqa: F401  (registration)
-from mmdet_inbreast.models.losses import SigmoidFocalLoss
+from mmdet_inbreast.models.losses import TorchSigmoidFocalLoss
 
 # (num_priors, num_classes): a RetinaNet-like single-class level and a
 # multi-class one.
@@ -79,7 +80,7 @@ def test_matches_mmdet_focal_loss(shape, gamma, alpha, reduction, avg_factor,
     weight = _weight('prior', *shape)
     kwargs = dict(
         weight=weight, avg_factor=avg_factor, reduction_override=reduction)
-    ours = SigmoidFocalLoss(gamma=gamma, alpha=alpha, loss_weight=0.7)
+    ours = TorchSigmoidFocalLoss(gamma=gamma, alpha=alpha, loss_weight=0.7)
     ref = FocalLoss(gamma=gamma, alpha=alpha, loss_weight=0.7)
 
     loss, grad = _loss_and_grad(ours, pred, target, **kwargs)
@@ -96,7 +97,7 @@ def test_matches_mmdet_focal_loss(shape, gamma, alpha, reduction, avg_factor,
 def test_weight_forms(weight_kind, shape):
     pred, labels = _inputs(*shape)
     weight = _weight(weight_kind, *shape)
-    ours = SigmoidFocalLoss(gamma=5.0, alpha=0.999)
+    ours = TorchSigmoidFocalLoss(gamma=5.0, alpha=0.999)
     ref = FocalLoss(gamma=5.0, alpha=0.999)
     for reduction in ('none', 'sum'):
         loss, grad = _loss_and_grad(
@@ -111,7 +112,7 @@ def test_soft_targets_match_mmdet():
     """Float targets in [0, 1] of pred's shape take the general formula."""
     pred, _ = _inputs(5000, 3)
     target = torch.rand(5000, 3, generator=torch.Generator().manual_seed(3))
-    ours = SigmoidFocalLoss(gamma=2.0, alpha=0.25)
+    ours = TorchSigmoidFocalLoss(gamma=2.0, alpha=0.25)
     ref = FocalLoss(gamma=2.0, alpha=0.25)
     for reduction in ('none', 'mean'):
         loss, grad = _loss_and_grad(
@@ -128,7 +129,7 @@ def test_activated_matches_mmdet(target_form):
     prob = logits.sigmoid()
     target = labels if target_form == 'label' else \
         nn.functional.one_hot(labels, 4)[:, :3].float()
-    ours = SigmoidFocalLoss(gamma=2.0, alpha=0.25, activated=True)
+    ours = TorchSigmoidFocalLoss(gamma=2.0, alpha=0.25, activated=True)
     ref = FocalLoss(gamma=2.0, alpha=0.25, activated=True)
     loss, grad = _loss_and_grad(ours, prob, target, avg_factor=50.0)
     loss_ref, grad_ref = _loss_and_grad(ref, prob, target, avg_factor=50.0)
@@ -142,7 +143,7 @@ def test_hand_computed_values():
     positive: alpha * 0.5**2 * log 2 = 0.25 * 0.25 * 0.693147 = 0.0433217
     negative: (1 - alpha) * 0.5**2 * log 2 = 0.75 * 0.25 * 0.693147 = 0.1299651
     """
-    loss = SigmoidFocalLoss(gamma=2.0, alpha=0.25, reduction='none')
+    loss = TorchSigmoidFocalLoss(gamma=2.0, alpha=0.25, reduction='none')
     out = loss(torch.zeros(2, 1), torch.tensor([0, 1]))
     torch.testing.assert_close(
         out, torch.tensor([[0.0433217], [0.1299651]]), rtol=1e-6, atol=1e-7)
@@ -166,7 +167,7 @@ def test_bf16_autocast_cpu():
     """
     pred, labels = _inputs(20000, 1)
     weight = _weight('prior', 20000, 1)
-    ours = SigmoidFocalLoss(gamma=5.0, alpha=0.95)
+    ours = TorchSigmoidFocalLoss(gamma=5.0, alpha=0.95)
     ref = FocalLoss(gamma=5.0, alpha=0.95)
     pred_bf16 = pred.bfloat16().requires_grad_(True)
     with torch.autocast('cpu', dtype=torch.bfloat16):
@@ -189,7 +190,7 @@ def test_bf16_autocast_cpu_through_a_conv():
     conv = nn.Conv2d(8, 3, 3, padding=1)
     feat = torch.randn(2, 8, 16, 16)
     labels = torch.randint(0, 4, (2 * 16 * 16, ))
-    ours = SigmoidFocalLoss()
+    ours = TorchSigmoidFocalLoss()
     with torch.autocast('cpu', dtype=torch.bfloat16):
         logits = conv(feat).permute(0, 2, 3, 1).reshape(-1, 3)
         assert logits.dtype == torch.bfloat16
@@ -207,7 +208,7 @@ def test_bf16_autocast_cpu_through_a_conv():
 
 def test_fp16_input_cpu():
     pred, labels = _inputs(5000, 3)
-    loss = SigmoidFocalLoss()(pred.half(), labels)
+    loss = TorchSigmoidFocalLoss()(pred.half(), labels)
     ref = FocalLoss()(pred.half().float(), labels)
     assert loss.dtype == torch.float32
     torch.testing.assert_close(loss, ref, **TOL)
@@ -221,7 +222,7 @@ def test_extreme_logits_finite(dtype, gamma, alpha):
     pred = torch.tensor([[50.0], [-50.0], [50.0], [-50.0], [1e4], [-1e4],
                          [1e4], [-1e4]]).to(dtype).requires_grad_(True)
     labels = torch.tensor([0, 0, 1, 1, 0, 0, 1, 1])
-    loss = SigmoidFocalLoss(
+    loss = TorchSigmoidFocalLoss(
         gamma=gamma, alpha=alpha, reduction='none')(pred, labels)
     loss.sum().backward()
     assert torch.isfinite(loss).all()
@@ -244,16 +245,17 @@ def test_extreme_logits_finite(dtype, gamma, alpha):
 
 def test_fused_is_ignored_on_cpu():
     pred, labels = _inputs(5000, 3)
-    fused = SigmoidFocalLoss(fused=True)(pred, labels)
-    eager = SigmoidFocalLoss()(pred, labels)
+    fused = TorchSigmoidFocalLoss(fused=True)(pred, labels)
+    eager = TorchSigmoidFocalLoss()(pred, labels)
     assert torch.equal(fused, eager)
 
 
 def test_build_from_registry():
     from mmdet.registry import MODELS
     loss = MODELS.build(
-        dict(type='SigmoidFocalLoss', gamma=5.0, alpha=0.95, loss_weight=2.0))
-    assert isinstance(loss, SigmoidFocalLoss)
+        dict(type='TorchSigmoidFocalLoss', gamma=5.0, alpha=0.95,
+             loss_weight=2.0))
+    assert isinstance(loss, TorchSigmoidFocalLoss)
     assert (loss.gamma, loss.alpha, loss.loss_weight) == (5.0, 0.95, 2.0)
 
 
@@ -301,7 +303,7 @@ def test_in_retina_head_matches_focal_loss():
         labels=torch.tensor([0]))
     losses = [
         head(t).loss(feats, [sample])
-        for t in ('SigmoidFocalLoss', 'FocalLoss')
+        for t in ('TorchSigmoidFocalLoss', 'FocalLoss')
     ]
     for ours, ref in zip(losses[0]['loss_cls'], losses[1]['loss_cls']):
         torch.testing.assert_close(ours, ref, **TOL)
@@ -313,11 +315,11 @@ def test_in_retina_head_matches_focal_loss():
                           (dict(reduction='average'), 'reduction')])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        SigmoidFocalLoss(**kwargs)
+        TorchSigmoidFocalLoss(**kwargs)
 
 
 def test_bad_inputs():
-    loss = SigmoidFocalLoss()
+    loss = TorchSigmoidFocalLoss()
     pred = torch.zeros(4, 2)
     with pytest.raises(ValueError, match='reduction_override'):
         loss(pred, torch.zeros(4, dtype=torch.long), reduction_override='avg')
@@ -335,17 +337,38 @@ def test_cuda_matches_mmcv_kernel_and_runs_in_bf16():
     runs (eager and fused) under bf16 autocast where the kernel cannot."""
     pred, labels = _inputs(20000, 1)
     pred, labels = pred.cuda(), labels.cuda()
-    ours = SigmoidFocalLoss(gamma=5.0, alpha=0.95)
+    ours = TorchSigmoidFocalLoss(gamma=5.0, alpha=0.95)
     ref = FocalLoss(gamma=5.0, alpha=0.95)
     loss, grad = _loss_and_grad(ours, pred, labels, avg_factor=200.0)
     loss_ref, grad_ref = _loss_and_grad(ref, pred, labels, avg_factor=200.0)
     torch.testing.assert_close(loss, loss_ref, **TOL)
     _assert_close_grads(grad, grad_ref)
     for fused in (False, True):
-        loss_fn = SigmoidFocalLoss(gamma=5.0, alpha=0.95, fused=fused)
+        loss_fn = TorchSigmoidFocalLoss(gamma=5.0, alpha=0.95, fused=fused)
         pred_bf16 = pred.bfloat16().requires_grad_(True)
         with torch.autocast('cuda', dtype=torch.bfloat16):
             loss = loss_fn(pred_bf16, labels, avg_factor=200.0)
         loss.backward()
         torch.testing.assert_close(loss.detach(), loss_ref, rtol=1e-2, atol=0)
         assert torch.isfinite(pred_bf16.grad.float()).all()
+
+
+def test_is_mmdets_focal_loss_without_the_name_clash():
+    """A FocalLoss subclass (one cfg option from mmdet's), under a name that
+    differs from mmcv.ops.SigmoidFocalLoss (which calls the CUDA kernel)."""
+    import mmcv.ops
+    assert issubclass(TorchSigmoidFocalLoss, FocalLoss)
+    assert TorchSigmoidFocalLoss.__name__ != mmcv.ops.SigmoidFocalLoss.__name__
+
+
+def test_out_of_range_labels_are_background():
+    """-1 and num_classes count as background, as in mmcv's CUDA kernel
+    (FocalLoss's CPU path raises in F.one_hot for -1)."""
+    pred, _ = _inputs(6, 2)
+    ours = TorchSigmoidFocalLoss(reduction='none')
+    ref = FocalLoss(reduction='none')
+    bg = torch.tensor([2] * 6)
+    expected = ref(pred, bg)
+    for labels in (torch.tensor([-1] * 6), torch.tensor([2, -1, 2, -1, 2,
+                                                          -1])):
+        torch.testing.assert_close(ours(pred, labels), expected, **TOL)
