@@ -3,7 +3,7 @@
 # internet): install the plugin's stack from .whl/ (prepared here by
 # tools/gpu_check_prepare.sh and carried with the tree), build mmcv's CPU
 # ops with all cores (no nvcc), run the tests marked `gpu`, then time
-# tools/benchmark_train.py side by side and print one Markdown table
+# tools/analysis_tools/benchmark_train.py side by side and print one Markdown table
 # (JSON in $OUT_DIR/gpu_check.json):
 #   phase 1: 1024 x 1024 patches, R50-FPN, bf16, channels-last, our loss,
 #            torch NMS; the largest batch that fits, up to 32; next to
@@ -107,7 +107,7 @@ bench() {  # NAME CONFIG [benchmark_train.py arguments] -- [cfg options]
   while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
   [ $# -gt 0 ] && shift && opts+=("$@")
   if [ ${#opts[@]} -gt 0 ]; then args+=(--cfg-options "${opts[@]}"); fi
-  "$PYTHON" tools/benchmark_train.py "$config" "${DEV[@]}" \
+  "$PYTHON" tools/analysis_tools/benchmark_train.py "$config" "${DEV[@]}" \
     --out "$OUT_DIR/$name.json" "${args[@]}"
 }
 
