@@ -36,6 +36,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
+pytest_plugins = ["engine_fixtures"]
+
+
 def flatten(node, prefix: str = '') -> dict:
     """``{'a.b.0.c': leaf}`` for every leaf of nested dicts and of lists
     that hold dicts or lists (plain lists are leaves)."""

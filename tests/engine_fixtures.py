@@ -1,4 +1,5 @@
-"""Fixtures of the engine tests.
+"""Fixtures of the engine tests (a pytest plugin that tests/conftest.py loads:
+a second conftest.py would shadow ``from conftest import ...``).
 
 ``tiny_config``, ``run_a``, ``train_py`` (session scope):
 configs/demo/retina_demo_patch.py cut down to seconds of CPU time, a
@@ -19,7 +20,7 @@ from mmengine.config import Config
 
 from mmdet_inbreast.utils import set_data_root
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 @pytest.fixture(scope='module')
