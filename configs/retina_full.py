@@ -14,7 +14,10 @@ custom_imports = dict(imports=['mmdet_inbreast'], allow_failed_imports=False)
 
 load_from = 'work_dirs/retina_patch'
 model = dict(backbone=dict(init_cfg=None))  # weights come from load_from
-custom_hooks = [dict(type='FreezeBackboneHook')]
+custom_hooks = [
+    dict(type='StatsSplitCheckHook'),
+    dict(type='FreezeBackboneHook'),
+]
 train_dataloader = dict(batch_size=2)
 # Frozen parameters get no gradient: DDP must not wait for them.
 model_wrapper_cfg = dict(type='MMDistributedDataParallel',
