@@ -151,18 +151,21 @@ def check_config_leaks(cfg: Any, check_files: bool = False) -> list[str]:
         return problems
 
     own = osp.normpath(stats_path_for_split(train))
-    used = {}
+    used: dict[str, list[str]] = {}
     top = _get(cfg, 'stats_file')
     if top:
-        used[osp.normpath(top)] = 'stats_file'
+        used.setdefault(osp.normpath(top), []).append('stats_file')
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         for path in normalize_stats_files(cfg, loader):
-            used.setdefault(path, f'{loader} {NORMALIZE}')
+            where = f'{loader} {NORMALIZE}'
+            if where not in used.setdefault(path, []):
+                used[path].append(where)
     for path, where in used.items():
         if path != own:
             problems.append(
-                f'{name}: {where} reads {path}, not the statistics of the '
-                f'training split {train} ({own}); set stats_file to {own}')
+                f'{name}: {", ".join(where)} read {path}, not the statistics '
+                f'of the training split {train} ({own}); set stats_file to '
+                f'{own}')
     if check_files:
         for path in sorted(used):
             try:
