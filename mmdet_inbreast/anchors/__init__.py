@@ -5,7 +5,8 @@ NumPy and SciPy only: nothing here imports torch or mmdet at module level
 imports matplotlib inside its function), so ``tools/optimize_anchors.py`` can
 load this subpackage without running ``mmdet_inbreast/__init__.py``.
 """
-from .from_config import boxes_from_config
+from .from_config import (boxes_from_config, crop_geometry,
+                          fit_anchors_for_config)
 from .io import BoxSet, config_snippet, load_boxes_csv, write_json, write_text
 from .iou import (anchor_shapes, best_iou, box_sizes, centred_best_iou,
                   grid_best_iou, nearest_grid_boxes, pairwise_iou)
@@ -21,6 +22,7 @@ __all__ = [
     'AnchorEvaluation', 'AnchorResult', 'AnchorSpace', 'BoxSet',
     'DEFAULT_STRIDES', 'MMDET_RETINANET_ANCHORS', 'OBJECTIVES',
     'anchor_shapes', 'best_iou', 'box_sizes', 'boxes_from_config',
+    'crop_geometry', 'fit_anchors_for_config',
     'build_payload', 'centred_best_iou', 'compare_with_default',
     'config_snippet', 'default_anchors', 'evaluate_anchors', 'format_table',
     'grid_best_iou', 'load_boxes_csv', 'nearest_grid_boxes', 'objective_value',

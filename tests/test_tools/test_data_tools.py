@@ -50,6 +50,7 @@ def tool_release(tmp_path, monkeypatch, capsys):
     return root
 
 
+@pytest.mark.slow
 def test_split_and_stats_tools(tool_release):
     root = tool_release
     stdout = run_tool('split_patients.py', root, '--ratios', 0.5, 0.25, 0.25,
