@@ -25,7 +25,9 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
                          recursive=True)
-    if '_base_' not in p and not osp.basename(p).startswith('_'))
+    if '_base_' not in p and not osp.basename(p).startswith('_')
+    # Study files (configs/studies/) list runs; they are not mmdet configs.
+    and osp.sep + 'studies' + osp.sep not in p)
 
 
 def test_configs_found():
