@@ -1,9 +1,13 @@
 """Anchor optimisation for mmdet's ``AnchorGenerator`` (RetinaNet).
 
 NumPy and SciPy only: nothing here imports torch or mmdet at module level
-(:mod:`.from_config` imports mmengine/mmdet inside its function, :mod:`.plot`
-imports matplotlib inside its function), so ``tools/optimize_anchors.py`` can
-load this subpackage without running ``mmdet_inbreast/__init__.py``.
+(:mod:`.from_config` imports mmengine/mmdet inside its functions, :mod:`.plot`
+imports matplotlib inside its function; ``mmdet_inbreast.utils.errors`` is
+plain Python), so ``tools/optimize_anchors.py`` can load this subpackage
+without running ``mmdet_inbreast/__init__.py``.
+
+Anchors for a config are fitted on its training split only
+(:func:`boxes_from_config`, :func:`fit_anchors_for_config`).
 """
 from .from_config import (boxes_from_config, crop_geometry,
                           fit_anchors_for_config)
