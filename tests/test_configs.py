@@ -6,6 +6,7 @@ variants against their bases are tests/test_configs/test_variant_configs.py.)
 """
 import glob
 import os.path as osp
+import re
 import shutil
 from types import SimpleNamespace
 
@@ -50,11 +51,11 @@ def release(synthetic_release, tmp_path_factory):
     shutil.copytree(src, dst)
     records, _ = scan_release(dst)
     parts = split_by_ratios(records, (0.6, 0.2, 0.2), seed=0)
-    folders = set()
-    for path in CONFIGS:
-        cfg = Config.fromfile(path)
-        set_data_root(cfg, dst)
-        folders.add(osp.dirname(dataset_split(cfg, 'train_dataloader')))
+    # splits/ and the split-ratio variants' splits/ratioA-B/ (a test in
+    # test_configs/test_variant_configs.py checks those are their folders).
+    folders = [osp.join(dst, 'splits')] + [
+        osp.join(dst, 'splits', 'ratio' + m.group(1)) for m in (
+            re.search(r'_split(\d+-\d+)\.py$', p) for p in CONFIGS) if m]
     for folder in folders:
         for name, keys in zip(('train', 'val', 'test'), parts):
             write_split(osp.join(folder, f'{name}.txt'), keys)
