@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import os.path as osp
-from typing import Any
+from typing import Any, Sequence
 
 from mmdet.datasets import BaseDetDataset
 from mmdet.registry import DATASETS
 from mmengine.logging import print_log
 
-from .release import (ImageRecord, format_report, read_split_file,
-                      scan_release)
+from .dicom import DEFAULT_MODALITIES
+from .inbreast_release import ImageRecord, format_report, scan_release
 from .samplers import seed_sample
+from .splits import read_split_file
 
 
 @DATASETS.register_module()
@@ -19,8 +20,11 @@ class INbreastDataset(BaseDetDataset):
 
     Reads ``INbreast.csv``, ``AllXML/*.xml`` (OsiriX plists) and the headers
     of ``AllDICOMs/*.dcm`` from ``data_root`` exactly as the release ships
-    them (see :mod:`mmdet_inbreast.datasets.release`). Pixels are not decoded
-    here: :class:`LoadDicomImage` does that in the pipeline.
+    them, through the one scan of the release
+    (:func:`~mmdet_inbreast.datasets.inbreast_release.scan_release`), which
+    checks every DICOM at the door (modality, one 2-D grayscale frame,
+    pixel-data length, size against the XML, a working decoder). Pixels are
+    not decoded here: :class:`LoadDicomImage` does that in the pipeline.
 
     Each data info has mmdet's keys ``img_path``, ``img_id`` (the key as an
     int), ``height``, ``width``, ``instances`` (``bbox`` = [x1, y1, x2, y2],
@@ -35,8 +39,9 @@ class INbreastDataset(BaseDetDataset):
 
     Images listed in the CSV without an XML file are negatives and are kept.
     Building the dataset logs one summary line (images listed, read,
-    negative, skipped with reasons, masses, patients) plus unknown ROI names
-    and orphan files, if any.
+    negative, skipped by reason, masses, patients, point ROIs by lesion
+    name, unknown ROI names) plus the files behind unknown names, orphan
+    files and each skipped image's error.
 
     Args:
         ann_file (str, optional): A split file (8-digit keys, one a line,
@@ -44,11 +49,15 @@ class INbreastDataset(BaseDetDataset):
             ``data_root`` unless absolute. Empty or None: all images of the
             CSV. Defaults to ''.
         metainfo (dict, optional): ``classes`` are canonical lesion types
-            (see :data:`~mmdet_inbreast.datasets.release.LESION_NAMES`):
+            (see :data:`~mmdet_inbreast.datasets.inbreast_release.LESION_NAMES`):
             ``('mass',)`` by default, e.g. ``('mass', 'cluster')``.
         strict (bool): Raise on the first broken file (truncated DICOM,
-            malformed XML, ...) instead of skipping that image and naming it
-            in the summary. Defaults to False.
+            malformed XML, another modality, a mass of fewer than 3 points,
+            an unknown ROI name, ...) instead of skipping that image (or
+            counting the name) and naming it in the summary. Defaults to
+            False.
+        allowed_modalities (Sequence[str], optional): DICOM ``Modality``
+            values accepted; None accepts any. Defaults to ``('MG',)``.
         **kwargs: Passed to :class:`mmdet.datasets.BaseDetDataset`
             (``data_root``, ``pipeline``, ``test_mode``, ``filter_cfg``...).
     """
@@ -56,8 +65,11 @@ class INbreastDataset(BaseDetDataset):
     METAINFO = dict(classes=('mass', ), palette=[(220, 20, 60)])
 
     def __init__(self, *args, ann_file: str | None = '', strict: bool = False,
+                 allowed_modalities: Sequence[str] | None = DEFAULT_MODALITIES,
                  **kwargs) -> None:
         self.strict = strict
+        self.allowed_modalities = (None if allowed_modalities is None else
+                                   tuple(allowed_modalities))
         super().__init__(*args, ann_file=ann_file or '', **kwargs)
 
     def load_data_list(self) -> list[dict]:
@@ -71,12 +83,14 @@ class INbreastDataset(BaseDetDataset):
         keys = read_split_file(self.ann_file) if self.ann_file and not \
             osp.isdir(self.ann_file) else None
         records, report = scan_release(
-            data_root, lesion_types=classes, keys=keys, strict=self.strict)
+            data_root, lesion_types=classes, keys=keys, strict=self.strict,
+            allowed_modalities=self.allowed_modalities)
         split = osp.basename(self.ann_file) if keys is not None else 'all'
         summary = format_report(records, report, classes)
         print_log(f'INbreastDataset({data_root!r}, split={split}): {summary}',
                   logger='current')
         self.scan_report = report
+        self.scan_summary = summary
         return [self.parse_data_info(r) for r in records]
 
     def parse_data_info(self, raw_data_info: ImageRecord) -> dict[str, Any]:

@@ -141,17 +141,18 @@ def test_split_patients_folds(tool_release, tmp_path, monkeypatch, capsys):
     stdout = run_tool_here('split_patients.py', tool_release, '--folds', 3,
                            '--out-dir', tmp_path, monkeypatch=monkeypatch,
                            capsys=capsys)
-    assert [ln.split()[0] for ln in stdout.splitlines()[1:7]] == [
-        'fold0/train.txt', 'fold0/val.txt', 'fold1/train.txt',
-        'fold1/val.txt', 'fold2/train.txt', 'fold2/val.txt']
+    assert [ln.split()[0] for ln in stdout.splitlines()[1:10]] == [
+        f'fold{k}/{n}.txt' for k in range(3)
+        for n in ('train', 'val', 'test')]
     records, _ = scan_release(str(tool_release))
     all_keys = sorted(r.file_name for r in records)
-    vals = [read_split_file(str(tmp_path / f'fold{k}' / 'val.txt'))
-            for k in range(3)]
-    assert sorted(sum(vals, [])) == all_keys  # held-out parts partition
+    tests = [read_split_file(str(tmp_path / f'fold{k}' / 'test.txt'))
+             for k in range(3)]
+    assert sorted(sum(tests, [])) == all_keys  # held-out parts partition
     for k in range(3):
         train = read_split_file(str(tmp_path / f'fold{k}' / 'train.txt'))
-        assert sorted(train + vals[k]) == all_keys
+        val = read_split_file(str(tmp_path / f'fold{k}' / 'val.txt'))
+        assert sorted(train + val + tests[k]) == all_keys
 
 
 def test_benchmark_pipeline_tool(tmp_path, monkeypatch, capsys):
