@@ -161,16 +161,18 @@ def compute_split_stats(data_root: str, split: str,
                         = None) -> tuple[str, dict]:
     """Zero-ignoring statistics of a split, written beside the split.
 
-    Images the release scan cannot use (no DICOM, broken header) and images
-    whose pixels cannot be decoded are skipped, counted and listed under
-    ``skipped`` with the reason; the count is printed. The only file
+    One shared scan (:func:`~mmdet_inbreast.datasets.inbreast_release.
+    scan_release` and ``iter_pixels``): images the scan cannot use (no
+    DICOM, broken header) and images whose pixels cannot be decoded are
+    skipped, counted and listed under ``skipped`` with the reason; the
+    scan's summary line and the skipped images are printed. The only file
     written is :func:`stats_path_for_split` of ``split``.
 
     Args:
         data_root (str): The release folder.
         split (str): Split file, relative to ``data_root`` or absolute.
-        progress (callable, optional): Wraps the image iterable (e.g.
-            ``functools.partial(tqdm, total=n)``). Defaults to None.
+        progress (callable, optional): Wraps the list of records (e.g.
+            ``tqdm``). Defaults to None.
 
     Returns:
         tuple[str, dict]: The JSON path and its content: ``mean``, ``std``,
@@ -182,8 +184,8 @@ def compute_split_stats(data_root: str, split: str,
         InputError: The split file is missing or broken, or no image of it
             has a non-zero pixel.
     """
-    from .release import read_split_file, scan_release
-    from .transforms.loading import read_dicom_pixels
+    from .inbreast_release import format_report, iter_pixels, scan_release
+    from .splits import read_split_file
 
     split_path = split if osp.isabs(split) else osp.join(data_root, split)
     if not osp.isfile(split_path):
@@ -192,23 +194,17 @@ def compute_split_stats(data_root: str, split: str,
             f'tools/split_patients.py "{data_root}"')
     keys = read_split_file(split_path)
     records, report = scan_release(data_root, keys=keys)
+    pixels = (img for _, img in iter_pixels(records, report,
+                                            progress=progress))
+    try:
+        stats = nonzero_stats(pixels)
+    except ValueError as e:
+        raise InputError(f'{split_path}: {e}; {report.num_skipped} image(s) '
+                         'of the split could not be read') from None
+    # The one summary line every tool prints, then the skipped images.
+    print(f'scan: {format_report(records, report).splitlines()[0]}')
     skipped = [dict(file=key, reason=report.errors.get(key, reason))
                for reason, names in report.skipped.items() for key in names]
-
-    def pixels():
-        for r in records:
-            try:
-                img = read_dicom_pixels(r.img_path)[0]
-            except (InputError, ValueError, OSError) as e:
-                skipped.append(dict(file=r.img_path, reason=str(e)))
-                continue
-            yield img
-
-    try:
-        stats = nonzero_stats(pixels(), progress=progress)
-    except ValueError as e:
-        raise InputError(f'{split_path}: {e}; {len(skipped)} image(s) of '
-                         'the split could not be read') from None
     if skipped:
         print(f'skipped {len(skipped)} image(s) of {split_path}: ' +
               '; '.join(f"{s['file']} ({s['reason']})" for s in skipped))
