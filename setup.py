@@ -41,6 +41,10 @@ setup(
         # mmengine and mmcv import pkg_resources at run time; torch 2.13 needs >=77.
         'setuptools>=77,<82',
     ],
-    extras_require={'tests': ['pytest>=7']},
+    extras_require={
+        'tests': ['pytest>=7'],
+        # TensorBoard curves (configs/_base_/runtime_tensorboard.py).
+        'tensorboard': ['tensorboard>=2.14'],
+    },
     zip_safe=False,
 )

@@ -77,8 +77,10 @@ def test_config_builds(path, release):
     register_all_modules(init_default_scope=True)
     cfg = load(path, release)
     assert check_config_leaks(cfg, check_files=True) == []
+    num_classes = len(cfg.get('classes', ('mass', )))  # malignancy: 2
+    assert cfg.model.bbox_head.num_classes == num_classes
     model = MODELS.build(cfg.model)
-    assert model.bbox_head.num_classes == 1
+    assert model.bbox_head.num_classes == num_classes
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         ds = DATASETS.build(cfg[loader].dataset)
         assert len(ds) > 0

@@ -4,19 +4,28 @@ A patient's part depends only on its id and --seed, so adding, removing or
 repairing another patient's files moves nobody else. Images the release
 scan drops (broken, duplicate, orphan, refused) are counted and named.
 
+INbreast groups by the patient hash of the DICOM names. A VinDr-Mammo
+release (recognised by its breast-level_annotations.csv, or --layout
+vindr) groups by study_id and is carved from the official training split
+(--official-split), so that the official test split stays untouched.
+
 Example:
     python tools/split_patients.py "data/INbreast Release 1.0" --ratios 0.7 0.1 0.2 --seed 0
     python tools/split_patients.py "data/INbreast Release 1.0" --ratios 0.8 0.2 --names train test --val-fraction 0.125
     python tools/split_patients.py "data/INbreast Release 1.0" --folds 5
+    python tools/split_patients.py data/vindr-mammo --ratios 0.8 0.2 --names train val
 """
 import argparse
 import os.path as osp
 
+from mmdet_inbreast.datasets.base_mammo import format_summary
 from mmdet_inbreast.datasets.inbreast_release import (format_report,
                                                       scan_release)
 from mmdet_inbreast.datasets.splits import (carve_val, describe_split,
                                             make_folds, split_by_ratios,
                                             write_split)
+from mmdet_inbreast.datasets.vindr_release.splits import (
+    is_vindr_layout, scan_vindr_for_splits)
 from mmdet_inbreast.utils.cli import run_tool
 from mmdet_inbreast.utils.errors import InputError
 
@@ -38,6 +47,13 @@ def parse_args() -> argparse.Namespace:
                    'the default is 0.125')
     p.add_argument('--out-dir', help='default: DATA_ROOT/splits')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--layout', choices=('auto', 'inbreast', 'vindr'),
+                   default='auto',
+                   help='release layout; auto: vindr when DATA_ROOT holds '
+                   'breast-level_annotations.csv, else inbreast')
+    p.add_argument('--official-split', default='training',
+                   help='VinDr-Mammo: the official split value to split '
+                   "(default training); 'all' for every image")
     return p.parse_args()
 
 
@@ -76,12 +92,35 @@ def split_files(records, args) -> tuple[dict, str]:
     return {f'{n}.txt': p for n, p in zip(names, parts)}, header
 
 
+def read_release(args) -> tuple[list, str, dict, str]:
+    """(records, summary line, left-out things by reason, the header's
+    layout suffix) of the INbreast or VinDr-Mammo release."""
+    if not osp.isdir(args.data_root):
+        raise InputError(f'{args.data_root}: not a folder; give the release '
+                         'folder')
+    layout = args.layout
+    if layout == 'auto':
+        layout = 'vindr' if is_vindr_layout(args.data_root) else 'inbreast'
+    if layout == 'inbreast':
+        records, report = scan_release(args.data_root)
+        return (records, format_report(records, report).splitlines()[0],
+                report.dropped(), '')
+    split = None if args.official_split == 'all' else args.official_split
+    records, report = scan_vindr_for_splits(args.data_root, split)
+    summary = format_summary(records, report, ('mass', ), 'studies',
+                             max_problems=0).splitlines()[0]
+    return (records, summary, dict(report.skipped),
+            f' layout=vindr official_split={args.official_split}')
+
+
 def main() -> None:
     args = parse_args()
     out_dir = args.out_dir or osp.join(args.data_root, 'splits')
-    records, report = scan_release(args.data_root)
+    records, summary, dropped, layout = read_release(args)
     files, header = split_files(records, args)
-    print(f'{"split":<16}{"images":>8}{"patients":>10}{"positive":>10}'
+    header += layout
+    group = 'studies' if layout else 'patients'
+    print(f'{"split":<16}{"images":>8}{group:>10}{"positive":>10}'
           f'{"masses":>8}')
     for name, keys in files.items():
         if not keys:
@@ -92,8 +131,7 @@ def main() -> None:
         d = describe_split(records, keys)
         print(f'{name:<16}{d["images"]:>8}{d["patients"]:>10}'
               f'{d["positive_images"]:>10}{d["masses"]:>8}')
-    print(f'scan: {format_report(records, report).splitlines()[0]}')
-    dropped = report.dropped()
+    print(f'scan: {summary}')
     n_dropped = sum(len(v) for v in dropped.values())
     print(f'{n_dropped} image(s) or file(s) left out of the splits'
           + (':' if n_dropped else ''))

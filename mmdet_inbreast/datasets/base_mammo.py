@@ -321,6 +321,7 @@ class BaseMammoDataset(BaseDetDataset):
         self.header_mismatches: dict[int, str] = {}
         self._shape_checked: set[int] = set()
         self.scan_report = ScanReport()
+        self.scan_summary = ''
         super().__init__(*args, ann_file=ann_file or '', **kwargs)
 
     @classmethod
@@ -361,6 +362,21 @@ class BaseMammoDataset(BaseDetDataset):
         """Which images were asked for, for the summary line."""
         return osp.basename(self.ann_file) if self.ann_file else 'all'
 
+    def new_report(self) -> ScanReport:
+        """The empty report :meth:`scan` fills (kept as
+        ``dataset.scan_report``). A release with a report of its own
+        (INbreast: point ROIs, unknown ROI names, orphan files) returns it
+        here and formats it in :meth:`format_scan_summary`."""
+        return ScanReport(strict=self.strict, error_type=self.error_type)
+
+    def format_scan_summary(self, records: Sequence[MammoRecord],
+                            report: ScanReport) -> str:
+        """The summary line and the problem lines logged after a build
+        (kept as ``dataset.scan_summary``); :func:`format_summary` by
+        default."""
+        return format_summary(records, report, self.metainfo['classes'],
+                              self.patient_word)
+
     # ------------------------------------------------------------ mmdet API
     def load_data_list(self) -> list[dict]:
         """Check the door, scan, log the summary, and return one data info
@@ -370,7 +386,7 @@ class BaseMammoDataset(BaseDetDataset):
             list[dict]: Data infos in release (or split file) order.
         """
         self.check_door()
-        report = ScanReport(strict=self.strict, error_type=self.error_type)
+        report = self.new_report()
         classes = tuple(self.metainfo['classes'])
         self._cat2label = {c: i for i, c in enumerate(classes)}
         # Tens of thousands of small objects and no reference cycles: the
@@ -381,8 +397,8 @@ class BaseMammoDataset(BaseDetDataset):
         try:
             records = self.scan(report)
             self.scan_report = report
-            summary = format_summary(records, report, classes,
-                                     self.patient_word)
+            summary = self.format_scan_summary(records, report)
+            self.scan_summary = summary
             norm = self.describe_normalisation()
             if norm:
                 summary += '\n' + norm

@@ -2,6 +2,7 @@
 filtering, strict problems, palette, split-file reading."""
 import pytest
 
+import mmdet_inbreast.datasets.base_mammo as base_module
 from mmdet_inbreast.datasets.base_mammo import (BaseMammoDataset, MammoBox,
                                                 MammoRecord, ScanReport,
                                                 format_summary,
@@ -35,7 +36,12 @@ class ToyDataset(BaseMammoDataset):
         ]
 
 
-def test_data_infos_and_summary(capsys):
+def test_data_infos_and_summary(monkeypatch):
+    # The logged text, whatever logger an earlier test created (a logger
+    # made under another test's capture keeps writing there).
+    lines = []
+    monkeypatch.setattr(base_module, 'print_log',
+                        lambda msg, logger=None, **kw: lines.append(msg))
     ds = ToyDataset(data_root='')
     assert len(ds) == 4
     info = ds.get_data_info(0)
@@ -45,7 +51,7 @@ def test_data_infos_and_summary(capsys):
             info['site'], info['source']) == ('4a', 4, 'B', 'A', 'toy.csv:1')
     assert ds.get_data_info(2)['instances'][0]['ignore_flag'] == 1
     assert len(ds.metainfo['palette']) == 2
-    out = capsys.readouterr().out
+    out = '\n'.join(lines)
     assert ("ToyDataset('', split=all): 5 images listed, 4 read, 2 negative,"
             ' 1 skipped (1 bad row: 9), 1 benign_mass, 2 malignant_mass, '
             '1 ignored, 3 patients; 2 odd things') in out

@@ -13,22 +13,22 @@ from conftest import (P1, breast_pixels, lobulated, osirix_xml, write_dicom)
 from mmengine.registry import init_default_scope
 
 import mmdet_inbreast  # noqa: F401  (registration)
-import mmdet_inbreast.datasets.inbreast as inbreast_module
+import mmdet_inbreast.datasets.base_mammo as base_module
 from mmdet_inbreast.datasets import INbreastDataset
 from mmdet_inbreast.datasets.inbreast_release import ReleaseError
 from mmdet_inbreast.utils.errors import InputError
 
 PYDICOM_FILES = osp.join(osp.dirname(pydicom.data.__file__), 'test_files')
 DATA_KEYS = {'img_path', 'img_id', 'file_name', 'patient_id', 'laterality',
-             'view', 'birads', 'birads_category', 'acr', 'height', 'width',
-             'instances', 'sample_idx'}
+             'view', 'birads', 'birads_category', 'density', 'acr',
+             'height', 'width', 'source', 'instances', 'sample_idx'}
 
 
 @pytest.fixture
 def summaries(monkeypatch):
     """The lines the dataset logs while it is built."""
     lines = []
-    monkeypatch.setattr(inbreast_module, 'print_log',
+    monkeypatch.setattr(base_module, 'print_log',
                         lambda msg, logger=None, **kw: lines.append(msg))
     return lines
 

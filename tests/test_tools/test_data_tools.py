@@ -157,7 +157,7 @@ def test_split_patients_folds(tool_release, tmp_path, monkeypatch, capsys):
 
 def test_benchmark_pipeline_tool(tmp_path, monkeypatch, capsys):
     out = tmp_path / 'bench.json'
-    stdout = run_tool_here('benchmark_pipeline.py', '--scale', 1 / 32,
+    stdout = run_tool_here('analysis_tools/benchmark_pipeline.py', '--scale', 1 / 32,
                            '--num-images', 2, '--repeats', 1, '--crop-size',
                            64, '--out', out, monkeypatch=monkeypatch,
                            capsys=capsys)
@@ -180,7 +180,7 @@ def test_benchmark_pipeline_tool(tmp_path, monkeypatch, capsys):
 
 
 def test_benchmark_format_table():
-    from mmdet_inbreast.datasets.benchmark import format_table, time_pipelines
+    from mmdet_inbreast.utils.benchmark.pipeline import format_table, time_pipelines
     results = dict(floor=dict(ms=20.0), project=dict(ms=30.0, shape=(3, 8, 8)),
                    naive=dict(ms=150.0, shape=(3, 8, 8)),
                    cached=dict(ms=10.0, shape=(3, 8, 8)))

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# Every test here starts the tool in a subprocess.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 
 BOXES = """file_name,x1,y1,x2,y2

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -19,6 +20,7 @@ def run(*args, **kw):
     return proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_two_phase_train_and_test(synthetic_release, tmp_path):
     src, _ = synthetic_release
     release = str(tmp_path / 'INbreast Release 1.0')

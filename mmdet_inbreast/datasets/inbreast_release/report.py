@@ -25,6 +25,8 @@ class ScanReport:
             unknown) -> number of 0-2 point ROIs seen (never boxes).
         other_lesions (Counter): Known lesion types not in the classes
             (polygons).
+        counts (Counter): Other things kept but worth a number in the
+            summary (``'boxes of unknown malignancy (ignore)'``).
     """
     listed: int = 0
     skipped: dict[str, list[str]] = field(default_factory=dict)
@@ -35,6 +37,7 @@ class ScanReport:
     unknown_name_files: dict[str, list[str]] = field(default_factory=dict)
     point_rois: Counter = field(default_factory=Counter)
     other_lesions: Counter = field(default_factory=Counter)
+    counts: Counter = field(default_factory=Counter)
 
     def skip(self, reason: str, key: str, error: str | None = None) -> None:
         """Record that image ``key`` was not read, and why."""
@@ -105,6 +108,9 @@ def format_report(records: Sequence, report: ScanReport,
             + (f' ({reasons})' if reasons else '')
             + f', {boxes}, {len({r.patient_id for r in records})} patients, '
             + f'{point_text}, {unknown_text}')
+    if report.counts:
+        line += '; ' + ', '.join(f'{n} {what}'
+                                 for what, n in report.counts.items())
     extra = []
     for name, files in sorted(report.unknown_name_files.items()):
         extra.append(f'unknown ROI name {name!r} (not used) in '

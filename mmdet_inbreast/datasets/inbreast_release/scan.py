@@ -81,7 +81,8 @@ def scan_release(data_root: str,
                      DEFAULT_MODALITIES),
                  csv_file: str = 'INbreast.csv',
                  dicom_dir: str = 'AllDICOMs',
-                 xml_dir: str = 'AllXML'
+                 xml_dir: str = 'AllXML',
+                 report: ScanReport | None = None
                  ) -> tuple[list[ImageRecord], ScanReport]:
     """Read the metadata and boxes of a release (or of the images ``keys``).
 
@@ -106,6 +107,8 @@ def scan_release(data_root: str,
         allowed_modalities (Sequence[str], optional): DICOM ``Modality``
             values accepted; None accepts any. Defaults to ``('MG',)``.
         csv_file, dicom_dir, xml_dir (str): Names inside ``data_root``.
+        report (ScanReport, optional): Filled in place and returned; a new
+            one by default.
 
     Returns:
         tuple[list[ImageRecord], ScanReport]: Records in CSV order, and the
@@ -139,7 +142,7 @@ def scan_release(data_root: str,
     xml_keys = {osp.splitext(n)[0] for n in os.listdir(xml_folder)
                 if n.lower().endswith('.xml')} if osp.isdir(xml_folder) else set()
 
-    report = ScanReport()
+    report = ScanReport() if report is None else report
     report.xml_without_csv = sorted(k for k in xml_keys if k not in csv_keys)
     report.dicom_without_csv = sorted(
         k for k in list(dicoms) + list(dup_files or {}) if k not in csv_keys)

@@ -14,8 +14,14 @@ from typing import Sequence
 from ..base_mammo import MammoRecord, ScanReport
 from ..splits import split_by_ratios, write_split
 from ..stats import nonzero_stats
-from .csv import VinDrReleaseError
+from .csv import BREAST_CSV, VinDrReleaseError
 from .scan import scan_vindr
+
+
+def is_vindr_layout(data_root: str) -> bool:
+    """Whether ``data_root`` holds a VinDr-Mammo release (its
+    ``breast-level_annotations.csv``)."""
+    return osp.isfile(osp.join(data_root, BREAST_CSV))
 
 
 def vindr_records(data_root: str, split: str | None = 'training',
@@ -25,8 +31,29 @@ def vindr_records(data_root: str, split: str | None = 'training',
     records that :func:`~mmdet_inbreast.datasets.splits.split_by_ratios`
     and ``make_folds`` group by ``patient_id`` (= ``study_id``) and
     stratify by ``boxes``."""
-    return scan_vindr(data_root, classes,
-                      ScanReport(error_type=VinDrReleaseError), split=split)
+    return scan_vindr_for_splits(data_root, split, classes)[0]
+
+
+def scan_vindr_for_splits(data_root: str, split: str | None = 'training',
+                          classes: Sequence[str] = ('mass', )
+                          ) -> tuple[list[MammoRecord], ScanReport]:
+    """:func:`vindr_records` with the scan's report (what was left out and
+    why), for tools that print it.
+
+    Args:
+        data_root (str): The release folder.
+        split (str, optional): Official ``split`` value to read
+            (``'training'``, ``'test'``); None reads every image.
+            Defaults to ``'training'``.
+        classes (Sequence[str]): Classes whose boxes stratify the split.
+            Defaults to ``('mass',)``.
+
+    Returns:
+        tuple[list[MammoRecord], ScanReport]: The records (``patient_id``
+        is the ``study_id``) and the report.
+    """
+    report = ScanReport(error_type=VinDrReleaseError)
+    return scan_vindr(data_root, classes, report, split=split), report
 
 
 def write_vindr_splits_and_stats(data_root: str,
