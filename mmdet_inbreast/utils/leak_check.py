@@ -88,12 +88,12 @@ def normalize_stats_files(cfg: Any, loader: str) -> list[str]:
 
 
 def _save_best(cfg: Any) -> Any:
-    """``save_best`` of the config's CheckpointHook, wherever it is."""
+    """``save_best`` of the config's checkpoint hook (``CheckpointHook`` or
+    a subclass such as ``SafeCheckpointHook``: any hook that sets it)."""
     hooks = [h for h in (_get(cfg, 'default_hooks') or {}).values()]
     hooks += list(_get(cfg, 'custom_hooks') or [])
     for hook in hooks:
-        if str(_get(hook, 'type', '')).split('.')[-1] == 'CheckpointHook' \
-                and _get(hook, 'save_best'):
+        if _get(hook, 'save_best'):
             return hook['save_best']
     return None
 
