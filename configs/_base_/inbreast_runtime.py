@@ -2,6 +2,10 @@ _base_ = 'mmdet::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['mmdet_inbreast'], allow_failed_imports=False)
 default_hooks = dict(
+    # Stops training before its first step when stats_file was not computed
+    # on train_dataloader's split, or the best checkpoint would be chosen on
+    # the test split (mmdet_inbreast.utils.leak_check).
+    stats_split_check=dict(type='StatsSplitCheckHook'),
     # Crops depend on (seed, epoch) only: resuming gives the same weights.
     epoch_seed=dict(type='EpochSeedHook'),
     # Stops before the first step if a model on a GPU would call an mmcv

@@ -25,9 +25,8 @@ from typing import Callable
 
 from ..datasets.release import read_split_file, scan_release
 from ..datasets.splits import describe_split, split_by_ratios, write_split
-from ..datasets.stats import nonzero_stats
+from ..datasets.stats import compute_split_stats
 from ..datasets.synthetic import make_synthetic_release
-from ..datasets.transforms.loading import read_dicom_pixels
 from .sweep import collect_row, plan_sweep, run_sweep, write_summary
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -43,7 +42,7 @@ def write_splits_and_stats(release: str,
                            ratios: tuple = (0.6, 0.2, 0.2),
                            seed: int = 0) -> list[list[str]]:
     """Write ``splits/{train,val,test}.txt`` (by patient, stratified by
-    masses) and ``splits/train_stats.json`` (zero-ignoring statistics of the
+    masses) and ``splits/train.stats.json`` (zero-ignoring statistics of the
     training split) into a release, unless they exist.
 
     Args:
@@ -65,13 +64,8 @@ def write_splits_and_stats(release: str,
         for name, keys in zip(names, parts):
             write_split(osp.join(split_dir, f'{name}.txt'), keys,
                         f'ratios {" ".join(map(str, ratios))}, seed {seed}')
-    stats_file = osp.join(split_dir, 'train_stats.json')
-    if not osp.isfile(stats_file):
-        train = set(parts[0])
-        stats = nonzero_stats(read_dicom_pixels(r.img_path)[0]
-                              for r in records if r.file_name in train)
-        with open(stats_file, 'w') as f:
-            json.dump(stats, f, indent=2)
+    if not osp.isfile(osp.join(split_dir, 'train.stats.json')):
+        compute_split_stats(release, 'splits/train.txt')
     return parts
 
 
@@ -91,7 +85,7 @@ def prepare_release(out_dir: str, num_patients: int, scale: float,
         d = describe_split(records, keys)
         echo(f'  {name:<5} {d["images"]:>3} images, {d["patients"]:>2} '
              f'patients, {d["masses"]:>2} masses')
-    stats = json.load(open(osp.join(release, 'splits', 'train_stats.json')))
+    stats = json.load(open(osp.join(release, 'splits', 'train.stats.json')))
     echo(f'  zero-ignoring statistics of train: mean {stats["mean"]:.2f}, '
          f'std {stats["std"]:.2f} over {stats["num_pixels"]:,} pixels')
     return release

@@ -29,7 +29,7 @@ def test_two_phase_train_and_test(synthetic_release, tmp_path):
               '0.25')
     assert 'train.txt' in out
     run('tools/compute_stats.py', release, '--split', 'splits/train.txt')
-    stats = json.load(open(osp.join(release, 'splits', 'train_stats.json')))
+    stats = json.load(open(osp.join(release, 'splits', 'train.stats.json')))
     assert 1000 < stats['mean'] < 2000 and stats['std'] > 0
 
     common = ['--data-root', release, '--cfg-options',

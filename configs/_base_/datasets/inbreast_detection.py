@@ -1,13 +1,17 @@
 # INbreast, read as the release ships (INbreastDataset), patient-grouped
-# splits written by tools/split_patients.py and zero-ignoring statistics
-# written by tools/compute_stats.py:
+# splits written by tools/split_patients.py (val and test hold other
+# patients than train) and zero-ignoring statistics of the training split,
+# written beside it (splits/train.stats.json, with the split's sha256):
 #   python tools/split_patients.py "data/INbreast Release 1.0" --ratios 0.7 0.1 0.2
 #   python tools/compute_stats.py "data/INbreast Release 1.0" --split splits/train.txt
+# StatsSplitCheckHook (a default hook of _base_/inbreast_runtime.py) stops training when stats_file was not computed on
+# the training split (ann_file of train_dataloader), or when the best
+# checkpoint would be chosen on the test split.
 # Override the location with --cfg-options data_root=DIR [stats_file=FILE]
 # (tools/train.py and tools/test.py carry it into every dataset and pipeline).
 dataset_type = 'INbreastDataset'
 data_root = 'data/INbreast Release 1.0/'
-stats_file = data_root + 'splits/train_stats.json'
+stats_file = data_root + 'splits/train.stats.json'
 backend_args = None
 
 meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',

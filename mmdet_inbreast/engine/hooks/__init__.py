@@ -4,7 +4,9 @@ from .epoch_seed_hook import EpochSeedHook, inbreast_worker_init_fn
 from .freeze_backbone_hook import FreezeBackboneHook
 from .mmcv_ops_check_hook import MMCVOpsCheckHook
 from .safe_checkpoint_hook import SafeCheckpointHook
+from .stats_split_check_hook import StatsSplitCheckHook
 
 __all__ = ['ChannelsLastHook', 'DicomVisualizationHook', 'EpochSeedHook',
            'FreezeBackboneHook', 'MMCVOpsCheckHook', 'SafeCheckpointHook',
+           'StatsSplitCheckHook',
            'inbreast_worker_init_fn']

@@ -58,7 +58,6 @@ import contextlib
 import copy
 import ctypes
 import gc
-import json
 import os
 import os.path as osp
 import re
@@ -537,7 +536,7 @@ def prepare_synthetic_release(out_dir: str, num_patients: int = 4,
                               scale: float = 0.125, seed: int = 0) -> str:
     """Write a synthetic release with the files a training config reads:
     ``splits/{train,val,test}.txt`` (0.7 / 0.1 / 0.2 by patient) and
-    ``splits/train_stats.json`` (zero-ignoring statistics of the training
+    ``splits/train.stats.json`` (zero-ignoring statistics of the training
     split), as ``tools/split_patients.py`` and ``tools/compute_stats.py``
     would.
 
@@ -553,9 +552,8 @@ def prepare_synthetic_release(out_dir: str, num_patients: int = 4,
     """
     from mmdet_inbreast.datasets.release import scan_release
     from mmdet_inbreast.datasets.splits import split_by_ratios, write_split
-    from mmdet_inbreast.datasets.stats import nonzero_stats
+    from mmdet_inbreast.datasets.stats import compute_split_stats
     from mmdet_inbreast.datasets.synthetic import make_synthetic_release
-    from mmdet_inbreast.datasets.transforms.loading import read_dicom_pixels
 
     make_synthetic_release(out_dir, num_patients=num_patients, scale=scale,
                            seed=seed, mass_fraction=0.6)
@@ -565,11 +563,7 @@ def prepare_synthetic_release(out_dir: str, num_patients: int = 4,
     for split, keys in zip(('train', 'val', 'test'), parts):
         write_split(osp.join(root, 'splits', f'{split}.txt'), keys,
                     f'benchmark seed={seed}')
-    train = set(parts[0])
-    stats = nonzero_stats(read_dicom_pixels(r.img_path)[0] for r in records
-                          if r.file_name in train)
-    with open(osp.join(root, 'splits', 'train_stats.json'), 'w') as f:
-        json.dump(stats, f, indent=2)
+    compute_split_stats(root, 'splits/train.txt')
     return root
 
 
