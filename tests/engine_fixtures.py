@@ -48,7 +48,7 @@ def tiny_config(synthetic_release, tmp_path_factory):
     process' numpy generator, which a checkpoint does not hold, and a
     resumed run would draw other crops than the uninterrupted one.
     """
-    from mmdet_inbreast.datasets.release import scan_release
+    from mmdet_inbreast.datasets import scan_release
     from mmdet_inbreast.datasets.stats import nonzero_stats
     from mmdet_inbreast.datasets.transforms.loading import read_dicom_pixels
     root, images = synthetic_release

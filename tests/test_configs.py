@@ -17,7 +17,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 import mmdet_inbreast  # noqa: F401
-from mmdet_inbreast.datasets.release import read_split_file, scan_release
+from mmdet_inbreast.datasets import read_split_file, scan_release
 from mmdet_inbreast.datasets.splits import split_by_ratios, write_split
 from mmdet_inbreast.datasets.stats import compute_split_stats
 from mmdet_inbreast.utils import set_data_root

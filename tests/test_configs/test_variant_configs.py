@@ -122,7 +122,7 @@ def test_split_commands_write_what_the_config_reads(synthetic_release,
     config then passes the training-start check."""
     import shutil
 
-    from mmdet_inbreast.datasets.release import read_split_file, scan_release
+    from mmdet_inbreast.datasets import read_split_file, scan_release
     from mmdet_inbreast.utils import set_data_root
     from mmdet_inbreast.utils.leak_check import (check_config_leaks,
                                                  dataset_split)

@@ -96,7 +96,7 @@ def test_lazy_init_and_metainfo():
 @pytest.fixture(scope='module')
 def stats_file(synthetic_release, tmp_path_factory):
     """Zero-ignoring statistics of the release (tools/compute_stats.py)."""
-    from mmdet_inbreast.datasets.release import scan_release
+    from mmdet_inbreast.datasets import scan_release
     from mmdet_inbreast.datasets.stats import nonzero_stats
     from mmdet_inbreast.datasets.transforms.loading import read_dicom_pixels
     records, _ = scan_release(synthetic_release[0])

@@ -69,7 +69,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
 
-from mmdet_inbreast.datasets.release import read_split_file  # noqa: E402
+from mmdet_inbreast.datasets import read_split_file  # noqa: E402
 from mmdet_inbreast.datasets.stats import (check_stats_split,  # noqa: E402
                                            compute_split_stats, file_sha256,
                                            load_stats, stats_path_for_split)

@@ -7,9 +7,8 @@ import os.path as osp
 import numpy as np
 import pydicom
 
-from mmdet_inbreast.datasets.release import (DICOM_NAME_RE, lesion_type,
-                                             normalize_lesion_name, read_csv,
-                                             read_xml)
+from mmdet_inbreast.datasets.inbreast_release import (
+    DICOM_NAME_RE, lesion_type, normalize_lesion_name, read_csv, read_xml)
 from mmdet_inbreast.datasets.synthetic import (PLATE_SIZES,
                                                make_synthetic_release)
 

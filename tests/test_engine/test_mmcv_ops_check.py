@@ -93,7 +93,7 @@ def test_mmcv_op_layers_are_named(cpu_only_mmcv):
 
 @pytest.fixture(scope='module')
 def tiny_data(synthetic_release, tmp_path_factory):
-    from mmdet_inbreast.datasets.release import scan_release
+    from mmdet_inbreast.datasets import scan_release
     from mmdet_inbreast.datasets.stats import nonzero_stats
     from mmdet_inbreast.datasets.transforms.loading import read_dicom_pixels
     root, images = synthetic_release

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmdet_inbreast.datasets.release import read_split_file, scan_release
+from mmdet_inbreast.datasets import read_split_file, scan_release
 from mmdet_inbreast.datasets.transforms.loading import read_dicom_pixels
 
 REPO = Path(__file__).resolve().parents[2]

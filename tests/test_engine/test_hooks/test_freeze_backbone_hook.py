@@ -257,7 +257,7 @@ class _RequiresGradOnly(Hook):
 @pytest.fixture(scope='module')
 def tiny_data(synthetic_release, tmp_path_factory):
     """Split of one positive and one negative image, and its statistics."""
-    from mmdet_inbreast.datasets.release import scan_release
+    from mmdet_inbreast.datasets import scan_release
     from mmdet_inbreast.datasets.stats import nonzero_stats
     from mmdet_inbreast.datasets.transforms.loading import read_dicom_pixels
     root, images = synthetic_release
