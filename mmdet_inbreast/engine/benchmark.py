@@ -58,7 +58,6 @@ import contextlib
 import copy
 import ctypes
 import gc
-import json
 import os
 import os.path as osp
 import re
@@ -536,10 +535,9 @@ def format_table(ours: Timing, stock: Timing, data: Timing) -> str:
 def prepare_synthetic_release(out_dir: str, num_patients: int = 4,
                               scale: float = 0.125, seed: int = 0) -> str:
     """Write a synthetic release with the files a training config reads:
-    ``splits/{train,val,test}.txt`` (0.7 / 0.1 / 0.2 by patient) and
-    ``splits/train_stats.json`` (zero-ignoring statistics of the training
-    split), as ``tools/split_patients.py`` and ``tools/compute_stats.py``
-    would.
+    ``splits/{train,val,test}.txt`` (0.7 / 0.1 / 0.2 by patient) and the
+    training split's statistics, with
+    :func:`mmdet_inbreast.study.folds.write_splits_and_stats`.
 
     Args:
         out_dir (str): Parent folder.
@@ -551,25 +549,14 @@ def prepare_synthetic_release(out_dir: str, num_patients: int = 4,
     Returns:
         str: The release folder.
     """
-    from ..datasets.release import scan_release
-    from ..datasets.splits import split_by_ratios, write_split
-    from ..datasets.stats import nonzero_stats
     from ..datasets.synthetic import make_synthetic_release
-    from ..datasets.transforms.loading import read_dicom_pixels
+    from ..study.folds import write_splits_and_stats
 
     make_synthetic_release(out_dir, num_patients=num_patients, scale=scale,
                            seed=seed, mass_fraction=0.6)
     root = osp.join(out_dir, 'INbreast Release 1.0')
-    records, _ = scan_release(root)
-    parts = split_by_ratios(records, (0.7, 0.1, 0.2), seed)
-    for split, keys in zip(('train', 'val', 'test'), parts):
-        write_split(osp.join(root, 'splits', f'{split}.txt'), keys,
-                    f'benchmark seed={seed}')
-    train = set(parts[0])
-    stats = nonzero_stats(read_dicom_pixels(r.img_path)[0] for r in records
-                          if r.file_name in train)
-    with open(osp.join(root, 'splits', 'train_stats.json'), 'w') as f:
-        json.dump(stats, f, indent=2)
+    write_splits_and_stats(root, (0.7, 0.1, 0.2), seed,
+                           header=f'benchmark seed={seed}', overwrite=True)
     return root
 
 

@@ -7,7 +7,7 @@
 # (tools/train.py and tools/test.py carry it into every dataset and pipeline).
 dataset_type = 'INbreastDataset'
 data_root = 'data/INbreast Release 1.0/'
-stats_file = data_root + 'splits/train_stats.json'
+stats_file = data_root + 'splits/train.stats.json'
 backend_args = None
 
 meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
