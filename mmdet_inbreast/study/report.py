@@ -56,7 +56,7 @@ POOLED_FPI = (0.5, 1.0, 2.0)
 #: The CPM's operating points (LUNA16).
 CPM_FPI = (0.125, 0.25, 0.5, 1, 2, 4, 8)
 #: FP/image grid of the FROC bands.
-BAND_FPI = tuple(np.round(np.geomspace(0.125, 8, 25), 4))
+BAND_FPI = tuple(np.round(np.geomspace(0.125, 8, 13), 4))
 
 
 def _to_numpy(value) -> np.ndarray:

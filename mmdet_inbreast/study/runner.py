@@ -243,10 +243,52 @@ def execute_with_retry(run: StudyRun, env: Optional[dict] = None,
     return result
 
 
+def variant_fold_files(spec: StudySpec, data_root: str,
+                       fold_files: Sequence[dict]) -> dict:
+    """Split files of every (fold, variant): the fold's, except for
+    variants with ``train_fraction < 1``, which train on a subset of the
+    fold's training patients (``fold<k>/train_<variant>.txt`` and its
+    statistics, written once).
+
+    Returns:
+        dict: ``(fold, variant)`` -> ``train``, ``val``, ``test``,
+        ``stats`` paths.
+    """
+    from ..datasets.release import read_split_file, scan_release
+    from ..datasets.splits import describe_split, split_by_ratios
+    from .folds import write_split_and_stats
+    out, records = {}, None
+    for k, files in enumerate(fold_files):
+        for v in spec.variants:
+            if v.train_fraction >= 1:
+                out[(k, v.name)] = dict(files)
+                continue
+            path = osp.join(osp.dirname(files['train']),
+                            f'train_{v.name}.txt')
+            stats = osp.splitext(path)[0] + '.stats.json'
+            if not osp.isfile(stats):
+                if records is None:
+                    records, _ = scan_release(data_root)
+                train = set(read_split_file(files['train']))
+                subset = [r for r in records if r.file_name in train]
+                keys = split_by_ratios(
+                    subset, [v.train_fraction, 1 - v.train_fraction],
+                    seed=spec.seed + k)[0]
+                d = describe_split(subset, keys)
+                write_split_and_stats(
+                    data_root, path, keys,
+                    f'{v.train_fraction:g} of the training patients of '
+                    f'fold {k}: {d["patients"]} patients, {d["images"]} '
+                    f'images, {d["masses"]} masses')
+            out[(k, v.name)] = dict(files, train=path, stats=stats)
+    return out
+
+
 def plan_runs(spec: StudySpec, data_root: str, work_root: str,
               fold_files: Sequence[dict],
               anchor_options: Optional[dict] = None,
-              python: Optional[Sequence[str]] = None) -> list[StudyRun]:
+              python: Optional[Sequence[str]] = None,
+              files_of: Optional[dict] = None) -> list[StudyRun]:
     """One :class:`StudyRun` per (fold, variant), fold-major.
 
     Args:
@@ -257,14 +299,17 @@ def plan_runs(spec: StudySpec, data_root: str, work_root: str,
         anchor_options (dict, optional): ``(fold, variant)`` -> extra
             options of the per-fold anchors.
         python (Sequence[str], optional): Interpreter. Defaults to this one.
+        files_of (dict, optional): :func:`variant_fold_files`; defaults to
+            the fold's files for every variant.
 
     Returns:
         list[StudyRun]: The runs.
     """
     runs = []
     cache: dict[str, list[str]] = {}
-    for k, files in enumerate(fold_files):
+    for k, fold in enumerate(fold_files):
         for v in spec.variants:
+            files = (files_of or {}).get((k, v.name), fold)
             run_dir = osp.join(work_root, 'runs', f'fold{k}', v.name)
             stages = []
             for i, stage in enumerate(v.stages):
@@ -286,8 +331,7 @@ def plan_runs(spec: StudySpec, data_root: str, work_root: str,
     return runs
 
 
-def fit_fold_anchors(spec: StudySpec, data_root: str,
-                     fold_files: Sequence[dict],
+def fit_fold_anchors(spec: StudySpec, data_root: str, files_of: dict,
                      echo: Callable[[str], None] = print) -> dict:
     """Fit the anchors of the variants with ``fit_anchors`` to each fold's
     training boxes (after the training pipeline's resize), with
@@ -296,6 +340,12 @@ def fit_fold_anchors(spec: StudySpec, data_root: str,
 
     The result is written to ``<fold dir>/anchors_<variant>.json`` and
     reused when it exists.
+
+    Args:
+        spec (StudySpec): The study.
+        data_root (str): Release folder.
+        files_of (dict): :func:`variant_fold_files`.
+        echo (callable): Progress output.
 
     Returns:
         dict: ``(fold, variant)`` -> ``--cfg-options`` setting the anchor
@@ -307,37 +357,37 @@ def fit_fold_anchors(spec: StudySpec, data_root: str,
         return options
     import mmdet_inbreast  # noqa: F401  (boxes_from_config builds datasets)
     from .. import anchors
-    for k, files in enumerate(fold_files):
-        for v in wanted:
-            path = osp.join(osp.dirname(files['train']),
-                            f'anchors_{v.name}.json')
-            fitted = _read_json(path)
-            if fitted is None:
-                config = v.stages[0].config
-                boxes = anchors.boxes_from_config(
-                    config,
-                    split_options(config, files) + list(spec.cfg_options),
-                    data_root=data_root)
-                kwargs = dict(v.fit_anchors)
-                kwargs.setdefault('seed', spec.seed)
-                result = anchors.optimize_anchors(
-                    boxes.boxes, image_sizes=boxes.image_sizes, **kwargs)
-                fitted = dict(ratios=list(result.ratios),
-                              scales=list(result.scales),
-                              boxes=len(boxes.boxes), train_split=files[
-                                  'train'], arguments=kwargs)
-                with open(path, 'w') as f:
-                    json.dump(fitted, f, indent=2)
-                echo(f'fold {k}, {v.name}: anchors fitted to '
-                     f'{len(boxes.boxes)} training boxes: ratios '
-                     f'{fitted["ratios"]}, scales {fitted["scales"]}')
-            prefix = 'model.bbox_head.anchor_generator.'
-            options[(k, v.name)] = [
-                f'{prefix}octave_base_scale=None',
-                f'{prefix}scales_per_octave=None',
-                f'{prefix}scales={fitted["scales"]}'.replace(' ', ''),
-                f'{prefix}ratios={fitted["ratios"]}'.replace(' ', ''),
-            ]
+    for (k, name), files in sorted(files_of.items()):
+        v = spec.variant(name)
+        if v.fit_anchors is None:
+            continue
+        path = osp.join(osp.dirname(files['train']), f'anchors_{v.name}.json')
+        fitted = _read_json(path)
+        if fitted is None:
+            config = v.stages[0].config
+            boxes = anchors.boxes_from_config(
+                config, list(spec.cfg_options) + list(
+                    v.stages[0].cfg_options) + split_options(config, files),
+                data_root=data_root)
+            kwargs = dict(v.fit_anchors)
+            kwargs.setdefault('seed', spec.seed)
+            result = anchors.optimize_anchors(
+                boxes.boxes, image_sizes=boxes.image_sizes, **kwargs)
+            fitted = dict(ratios=list(result.ratios),
+                          scales=list(result.scales), boxes=len(boxes.boxes),
+                          train_split=files['train'], arguments=kwargs)
+            with open(path, 'w') as f:
+                json.dump(fitted, f, indent=2)
+            echo(f'fold {k}, {v.name}: anchors fitted to '
+                 f'{len(boxes.boxes)} training boxes: ratios '
+                 f'{fitted["ratios"]}, scales {fitted["scales"]}')
+        prefix = 'model.bbox_head.anchor_generator.'
+        options[(k, v.name)] = [
+            f'{prefix}octave_base_scale=None',
+            f'{prefix}scales_per_octave=None',
+            f'{prefix}scales={fitted["scales"]}'.replace(' ', ''),
+            f'{prefix}ratios={fitted["ratios"]}'.replace(' ', ''),
+        ]
     return options
 
 
@@ -437,9 +487,10 @@ def run_study(spec: StudySpec,
     data_root = osp.abspath(data_root)
     work_root = osp.abspath(work_root)
     fold_files = prepare_study(spec, data_root, work_root, resume, echo)
-    anchor_options = fit_fold_anchors(spec, data_root, fold_files, echo)
+    files_of = variant_fold_files(spec, data_root, fold_files)
+    anchor_options = fit_fold_anchors(spec, data_root, files_of, echo)
     runs = plan_runs(spec, data_root, work_root, fold_files, anchor_options,
-                     python)
+                     python, files_of)
     statuses = launch(runs, launcher=launcher, gpus=gpus, address=address,
                       num_cpus=num_cpus, echo=echo)
     with open(osp.join(work_root, 'runs.json'), 'w') as f:
@@ -471,8 +522,10 @@ def report_study(spec: StudySpec, data_root: str, work_root: str,
                          'first (tools/study.py STUDY --data-root R '
                          '--work-root W)')
     fold_files = prepare_study(spec, data_root, work_root, True, echo)
-    anchor_options = fit_fold_anchors(spec, data_root, fold_files, echo)
-    runs = plan_runs(spec, data_root, work_root, fold_files, anchor_options)
+    files_of = variant_fold_files(spec, data_root, fold_files)
+    anchor_options = fit_fold_anchors(spec, data_root, files_of, echo)
+    runs = plan_runs(spec, data_root, work_root, fold_files, anchor_options,
+                     files_of=files_of)
     statuses = {r.name: dict(status='done' if run_state(r) == 'done' else
                              'not run', log=r.log, wall_s=0.0)
                 for r in runs}

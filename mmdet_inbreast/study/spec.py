@@ -26,7 +26,10 @@ the last stage is tested. ``cfg_options`` (a list of ``KEY=VALUE``) apply to
 every stage of the variant, after the study's; ``stage_cfg_options`` (a list
 of such lists, one per stage) to one stage. ``fit_anchors`` fits the
 anchors of every stage to the fold's training boxes (keyword arguments of
-:func:`mmdet_inbreast.anchors.optimize_anchors`). Config paths are relative
+:func:`mmdet_inbreast.anchors.optimize_anchors`). ``train_fraction`` trains
+the variant on that share of each fold's training patients (by patient,
+stratified by masses; its own statistics), with the same val and test
+images as every other variant. Config paths are relative
 to the current directory or, failing that, to the checkout holding the
 study file (``configs/studies/..``).
 """
@@ -43,7 +46,7 @@ CHECKPOINTS = ('best', 'last')
 _KNOWN_KEYS = {'folds', 'seed', 'stratify', 'val_fraction', 'checkpoint',
                'bootstrap', 'cfg_options', 'baseline', 'variants', 'level'}
 _VARIANT_KEYS = {'name', 'config', 'cfg_options', 'stage_cfg_options',
-                 'fit_anchors'}
+                 'fit_anchors', 'train_fraction'}
 
 
 @dataclass
@@ -67,10 +70,14 @@ class Variant:
         stages (list[Stage]): Training stages; the last one is tested.
         fit_anchors (dict, optional): Arguments of the per-fold anchor fit,
             or None to keep the config's anchors.
+        train_fraction (float): Share of each fold's training patients the
+            variant trains on (drawn by patient, stratified by masses; val
+            and test unchanged). Defaults to 1.
     """
     name: str
     stages: list
     fit_anchors: Optional[dict] = None
+    train_fraction: float = 1.0
 
 
 @dataclass
@@ -178,7 +185,11 @@ def load_study(path: str) -> StudySpec:
         if fit is not None and not isinstance(fit, dict):
             raise InputError(f'{where}: fit_anchors must be True or a dict '
                              f'of optimize_anchors arguments, got {fit!r}')
-        variants.append(Variant(name, stages, fit))
+        fraction = float(v.get('train_fraction', 1.0))
+        if not 0 < fraction <= 1:
+            raise InputError(f'{where}: train_fraction = {fraction}; it must '
+                             'be in (0, 1]')
+        variants.append(Variant(name, stages, fit, fraction))
     baseline = raw.get('baseline', variants[0].name)
     if baseline not in names:
         raise InputError(f'{path}: baseline {baseline!r} is not a variant '
