@@ -36,6 +36,10 @@ setup(
         # mmengine and mmcv import pkg_resources at run time; torch 2.13 needs >=77.
         'setuptools>=77,<82',
     ],
-    extras_require={'tests': ['pytest>=7']},
+    extras_require={
+        'tests': ['pytest>=7'],
+        # tools/study.py --launcher ray (runs of a study as Ray tasks).
+        'ray': ['ray>=2.9'],
+    },
     zip_safe=False,
 )
