@@ -4,8 +4,10 @@ and summarise them in ``summary.md`` and ``summary.csv``.
 Layout: run ``NAME`` (the config's file name without ``.py``) trains in
 ``<work_root>/NAME`` and is tested in ``<work_root>/NAME/test``::
 
-    python -m mmdet_inbreast.apis.train CONFIG --work-dir <work_root>/NAME [--resume]
-    python -m mmdet_inbreast.apis.test CONFIG CKPT --work-dir <work_root>/NAME/test
+    python -m mmdet_inbreast.apis.train CONFIG --work-dir <work_root>/NAME \
+        [--resume]
+    python -m mmdet_inbreast.apis.test CONFIG CKPT \
+        --work-dir <work_root>/NAME/test
 
 State, so that a sweep killed at any point picks up where it stopped:
 

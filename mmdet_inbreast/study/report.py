@@ -31,8 +31,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from ..evaluation.functional.bootstrap import (DetectionMatches,
-                                               ap_from_counts, coco_matches,
+from ..evaluation.functional.bootstrap import (ap_from_counts, coco_matches,
                                                draw_patient_counts,
                                                paired_bootstrap,
                                                patient_index,

@@ -17,8 +17,8 @@ from mmdet_inbreast.study.folds import write_splits_and_stats
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: AP50 of phase 1 on its own training images after 12 epochs must reach
-#: this (an untrained detector scores 0; the run here gave 0.6 or more).
-TRAIN_AP50_FLOOR = 0.3
+#: this (after 1 epoch it is 0.0; after 12 it was 0.376 here, CPM 0.53).
+TRAIN_AP50_FLOOR = 0.25
 
 
 def run(*args, **kw):

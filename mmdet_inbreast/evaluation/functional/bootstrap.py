@@ -214,7 +214,8 @@ def coco_matches(gt_boxes: Sequence[np.ndarray],
 
     Builds the COCO ground truth and results of the images (boxes ``x1, y1,
     x2, y2`` converted to COCO's ``x, y, w, h``; ignored boxes as
-    ``iscrowd=1``, as mmdet's ``CocoMetric`` writes them), runs ``COCOeval`` (``iouThrs=[iou_thr]``,
+    ``iscrowd=1``, as mmdet's ``CocoMetric`` writes them), runs
+    ``COCOeval`` (``iouThrs=[iou_thr]``,
     ``maxDets=[1, 10, max_dets]``, area 'all') and reads the matches of
     ``evalImgs``.
 
