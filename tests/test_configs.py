@@ -18,7 +18,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
                          recursive=True)
-    if '_base_' not in p and not osp.basename(p).startswith('_'))
+    if '_base_' not in p and not osp.basename(p).startswith('_')
+    and osp.sep + 'studies' + osp.sep not in p)  # study files: test_study
 
 
 @pytest.fixture(scope='module')
