@@ -1,6 +1,10 @@
-# The two commands of the README. Both install what they need into ./.venv
+# The commands of the README. Each installs what it needs into ./.venv
 # first (tools/setup_env.sh; idempotent).
-.PHONY: demo test setup
+#   make demo       the demo on a synthetic release
+#   make test       the whole test suite (what CI runs)
+#   make test-fast  the tests not marked slow (no training runs or
+#                   subprocesses): the edit-test loop
+.PHONY: demo test test-fast setup
 
 setup:
 	bash tools/setup_env.sh
@@ -10,3 +14,6 @@ demo: setup
 
 test: setup
 	bash tools/run_tests.sh
+
+test-fast: setup
+	bash tools/run_tests.sh -m "not slow"

@@ -28,6 +28,11 @@ setup(
         'mmcv==2.1.0',  # source-only release: built by tools/setup_env.sh
         'mmdet==3.3.0',
         'pydicom>=3.0,<4',
+        # pydicom's decoder plugins: JPEG (8/12-bit, lossless), JPEG-LS
+        # (libjpeg) and JPEG 2000 (OpenJPEG); RLE is decoded by pydicom.
+        'pylibjpeg>=2.0',
+        'pylibjpeg-libjpeg>=2.1',
+        'pylibjpeg-openjpeg>=2.3',
         'pycocotools',
         'numpy>=1.24',
         'scipy',
@@ -40,6 +45,8 @@ setup(
         'tests': ['pytest>=7'],
         # tools/study.py --launcher ray (runs of a study as Ray tasks).
         'ray': ['ray>=2.9'],
+        # TensorBoard curves (configs/_base_/runtime_tensorboard.py).
+        'tensorboard': ['tensorboard>=2.14'],
     },
     zip_safe=False,
 )

@@ -2,8 +2,8 @@
 # multiple of 32 with the normalised background) from the phase-1 weights,
 # backbone frozen (weights and BatchNorm statistics).
 #   python tools/train.py configs/retina_full.py
-# load_from may name a work dir: tools/train.py then loads the checkpoint
-# its last_checkpoint file points to.
+# load_from = 'workdir://DIR' loads the checkpoint DIR/last_checkpoint names
+# (a checkpoint scheme that mmdet_inbreast registers with mmengine).
 _base_ = [
     './_base_/models/retinanet_r50_fpn_inbreast.py',
     './_base_/datasets/inbreast_detection.py',
@@ -12,9 +12,12 @@ _base_ = [
 ]
 custom_imports = dict(imports=['mmdet_inbreast'], allow_failed_imports=False)
 
-load_from = 'work_dirs/retina_patch'
+load_from = 'workdir://work_dirs/retina_patch'
 model = dict(backbone=dict(init_cfg=None))  # weights come from load_from
-custom_hooks = [dict(type='FreezeBackboneHook')]
+custom_hooks = [
+    dict(type='StatsSplitCheckHook'),
+    dict(type='FreezeBackboneHook'),
+]
 train_dataloader = dict(batch_size=2)
 # Frozen parameters get no gradient: DDP must not wait for them.
 model_wrapper_cfg = dict(type='MMDistributedDataParallel',

@@ -17,7 +17,10 @@ amp_dtype = 'bfloat16'
 model = dict(
     data_preprocessor=dict(expand_channels=3),
     bbox_head=dict(loss_cls=dict(type='SigmoidFocalLoss')))
-custom_hooks = [dict(type='ChannelsLastHook')]
+custom_hooks = [
+    dict(type='StatsSplitCheckHook'),
+    dict(type='ChannelsLastHook'),
+]
 # 16 workers per training process (the 16-core H100 machine, one GPU); with
 # several GPUs on one node divide the cores between them:
 #   --cfg-options train_dataloader.num_workers=2

@@ -8,7 +8,8 @@ config needs one line::
 The anchor optimiser (:mod:`mmdet_inbreast.anchors`) is numpy/scipy only and is
 not imported here.
 """
-from . import datasets, engine, evaluation, models  # noqa: F401  (registration)
+# Registration on import (utils: the workdir:// checkpoint scheme).
+from . import datasets, engine, evaluation, models, utils  # noqa: F401
 from .version import __version__
 
 __all__ = ['__version__', 'datasets', 'engine', 'evaluation', 'models']

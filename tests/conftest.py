@@ -367,3 +367,16 @@ def synthetic_release(tmp_path_factory):
     images = make_synthetic_release(
         str(root), num_patients=6, scale=1 / 16, seed=0, mass_fraction=0.6)
     return str(root / 'INbreast Release 1.0'), images
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked ``gpu`` when torch sees no CUDA device."""
+    gpu_items = [item for item in items if 'gpu' in item.keywords]
+    if not gpu_items:
+        return
+    import torch
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason='needs a CUDA device (marker gpu)')
+    for item in gpu_items:
+        item.add_marker(skip)

@@ -2,13 +2,16 @@
 
 INPUT is a DICOM file or a folder of them (``*.dcm``, ``*.dicom``, or files
 without extension that carry the DICOM magic); no CSV, XML or split file is
-needed. Each ``<stem>.json`` holds ``file``, ``size``, ``boxes`` (x1, y1,
-x2, y2 in original-image pixels), ``scores`` and ``labels`` of the
-predictions with score >= ``--score-thr``; ``<stem>.png`` shows them in blue
-on the windowed mammogram. Files that are not single-frame grayscale
+needed. Each ``<name>.json`` (``<name>``: the input's path relative to the
+input folder, extension kept, so ``a``, ``a.dcm`` and ``a.dicom`` write
+``a.json``, ``a.dcm.json`` and ``a.dicom.json``) holds ``file``, ``size``,
+``boxes`` (x1, y1, x2, y2 in original-image pixels), ``scores`` and
+``labels`` of the predictions with score >= ``--score-thr``; ``<name>.png``
+shows them in blue on the windowed mammogram. Files that are not single-frame grayscale
 mammograms (another Modality, no pixel data, colour, truncated...) are
 reported and skipped; the others still run. ``infer_report.json`` lists both.
-Exit status 1 when no file could be processed.
+Exit status 1 when no file could be processed, 2 (one ``error:`` line) when
+INPUT holds no DICOM file.
 
 Example:
     python tools/infer.py configs/retina_full.py \
@@ -23,6 +26,8 @@ from tqdm import tqdm
 
 from mmdet_inbreast.apis import (DEFAULT_MODALITIES, find_dicom_files,
                                  infer_dicoms, init_inbreast_detector)
+from mmdet_inbreast.utils import InputError
+from mmdet_inbreast.utils.cli import run_tool
 
 
 def parse_args() -> argparse.Namespace:
@@ -61,7 +66,10 @@ def main() -> None:
     args = parse_args()
     files = find_dicom_files(args.input)
     if not files:
-        sys.exit(f'{args.input}: no DICOM file found')
+        raise InputError(
+            f'{args.input}: no DICOM file found (*.dcm, *.dicom, *.dic, or '
+            'files without extension that start with the DICOM preamble); '
+            'give a DICOM file or the folder that holds them')
     model = init_inbreast_detector(
         args.config, args.checkpoint, device=args.device,
         cfg_options=args.cfg_options, data_root=args.data_root,
@@ -84,4 +92,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -1,12 +1,19 @@
 """Write a synthetic INbreast release in the exact layout of the real one.
 
+With --layout vindr, a synthetic VinDr-Mammo release instead (its layout:
+the two annotation CSVs and images/<study_id>/<image_id>.dicom), with
+--num-patients studies of four images.
+
 Example:
     python tools/make_synthetic_inbreast.py data/synthetic --num-patients 115 --scale 1.0 --seed 0
+    python tools/make_synthetic_inbreast.py data/synthetic --layout vindr --num-patients 20 --scale 0.0625
 """
 import argparse
 import os.path as osp
 
 from mmdet_inbreast.datasets.synthetic import make_synthetic_release
+from mmdet_inbreast.datasets.synthetic_vindr import make_synthetic_vindr
+from mmdet_inbreast.utils import InputError, run_tool
 
 
 def parse_args() -> argparse.Namespace:
@@ -20,11 +27,46 @@ def parse_args() -> argparse.Namespace:
                    help='share of images with masses (real: 107/410)')
     p.add_argument('--contrast', type=float, default=450.0,
                    help='peak mass brightness over tissue (14-bit units)')
+    p.add_argument('--layout', choices=('inbreast', 'vindr'),
+                   default='inbreast',
+                   help='vindr: a VinDr-Mammo release in OUT_DIR/vindr-mammo '
+                   '(--num-patients studies of 4 images; --mass-fraction is '
+                   'the share of images with boxed findings)')
     return p.parse_args()
+
+
+def write_vindr(args) -> None:
+    """The synthetic VinDr-Mammo release, and one line saying what it
+    holds."""
+    images = make_synthetic_vindr(
+        args.out_dir, num_studies=args.num_patients, scale=args.scale,
+        seed=args.seed, finding_fraction=args.mass_fraction,
+        contrast=args.contrast)
+    boxes = sum(1 for i in images for f in i.findings if f.box is not None)
+    test = sum(1 for i in images if i.split == 'test')
+    print(f'wrote {len(images)} images ({boxes} boxed findings, '
+          f'{len({i.study_id for i in images})} studies, {test} images in '
+          f'the official test split) to '
+          f'{osp.join(args.out_dir, "vindr-mammo")}')
 
 
 def main() -> None:
     args = parse_args()
+    release = 'vindr-mammo' if args.layout == 'vindr' else \
+        'INbreast Release 1.0'
+    if osp.exists(args.out_dir) and not osp.isdir(args.out_dir):
+        raise InputError(f'{args.out_dir}: a file, not a folder; give the '
+                         f'folder to write "{release}" into')
+    for name, ok, want in [
+            ('--num-patients', args.num_patients >= 1, 'at least 1'),
+            ('--scale', args.scale > 0, 'above 0'),
+            ('--mass-fraction', 0 <= args.mass_fraction <= 1, 'in [0, 1]'),
+            ('--contrast', args.contrast > 0, 'above 0')]:
+        if not ok:
+            value = getattr(args, name[2:].replace('-', '_'))
+            raise InputError(f'{name} {value}: must be {want}')
+    if args.layout == 'vindr':
+        return write_vindr(args)
     images = make_synthetic_release(
         args.out_dir, num_patients=args.num_patients, scale=args.scale,
         seed=args.seed, mass_fraction=args.mass_fraction,
@@ -36,4 +78,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -1,7 +1,9 @@
 """Optimise RetinaNet anchor ratios and scales for mmdet's AnchorGenerator.
 
-Reads ground-truth boxes from a CSV (``file_name,x1,y1,x2,y2`` pixels) or
-from a config's training split after its training resize, searches ratios
+Reads the ground-truth boxes of a config's training split after its
+training geometry (``--config``: the first ``Resize``, and what
+``MassPreservingRandomCrop`` does to masses larger than its crop), or of a
+CSV (``--boxes``, ``file_name,x1,y1,x2,y2`` pixels), searches ratios
 and scales with differential evolution (:mod:`mmdet_inbreast.anchors`), and
 writes to ``--out-dir``:
 
@@ -19,9 +21,12 @@ With ``--boxes`` only, mmdet and torch are never imported: the
 the ``mmdet_inbreast`` package (see :func:`load_anchor_package`), because
 importing the package itself registers components with mmdet (about 2.7 s).
 
+Only the training split's boxes are used with ``--config``: val and test
+masses never shape the anchors.
+
 Example:
-    python tools/optimize_anchors.py --boxes ../shared/data/inbreast_mass_boxes.csv --out-dir work_dirs/anchors9 --num-ratios 3 --num-scales 3 --with-stride --seed 0
-    python tools/optimize_anchors.py --config configs/retina_resized.py --out-dir work_dirs/anchors_resized --with-stride --data-root "data/INbreast Release 1.0"
+    python tools/optimize_anchors.py --config configs/retina_patch.py --data-root "data/INbreast Release 1.0" --out-dir work_dirs/anchors9 --num-ratios 3 --num-scales 3 --with-stride --seed 0
+    python tools/optimize_anchors.py --boxes boxes.csv --out-dir work_dirs/anchors_csv --with-stride
 """
 import argparse
 import importlib
@@ -37,13 +42,14 @@ def parse_args() -> argparse.Namespace:
         "mmdet's AnchorGenerator")
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument(
+        '--config',
+        help="config whose training split's boxes (after the training "
+        "pipeline's Resize and crop) are used")
+    src.add_argument(
         '--boxes',
         help='CSV with header file_name,x1,y1,x2,y2 '
-        '(pixels; optional height,width columns bound the grid)')
-    src.add_argument(
-        '--config',
-        help="config whose training split's boxes "
-        "(after the training pipeline's Resize) are used")
+        '(pixels; optional height,width columns bound the grid); make sure '
+        'it holds training boxes only')
     parser.add_argument(
         '--out-dir',
         required=True,
@@ -120,16 +126,26 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def _stand_in(name: str, folder: list) -> None:
+    """Put a bare package ``name`` with ``__path__ = folder`` in
+    ``sys.modules`` (its ``__init__`` is not run)."""
+    stub = types.ModuleType(name)
+    stub.__path__ = list(folder)
+    stub.__doc__ = 'stand-in for the anchor tool; registers nothing'
+    sys.modules[name] = stub
+
+
 def load_anchor_package(with_mmdet: bool) -> types.ModuleType:
     """Import ``mmdet_inbreast.anchors``, without mmdet unless asked.
 
     Python runs a parent package's ``__init__`` before any subpackage, and
     ``mmdet_inbreast/__init__.py`` imports mmdet and torch to register
-    components. ``importlib.util.find_spec`` locates the package folder
-    without executing it; a bare module with that ``__path__`` placed in
-    ``sys.modules`` lets ``mmdet_inbreast.anchors`` (numpy/scipy only) load
-    on its own. With ``with_mmdet`` (``--config``) the real package is
-    imported instead.
+    components (``mmdet_inbreast/utils/__init__.py`` imports mmengine).
+    ``importlib.util.find_spec`` locates the package folder without
+    executing it; bare modules with those ``__path__`` placed in
+    ``sys.modules`` let ``mmdet_inbreast.anchors`` (numpy/scipy only) and
+    ``mmdet_inbreast.utils.cli``/``errors`` load on their own. With
+    ``with_mmdet`` (``--config``) the real package is imported instead.
 
     Args:
         with_mmdet (bool): Import the real package (registration) first.
@@ -144,10 +160,10 @@ def load_anchor_package(with_mmdet: bool) -> types.ModuleType:
         if spec is None or not spec.submodule_search_locations:
             raise SystemExit('mmdet_inbreast is not installed; run '
                              '`pip install -e .` in the repository')
-        stub = types.ModuleType('mmdet_inbreast')
-        stub.__path__ = list(spec.submodule_search_locations)
-        stub.__doc__ = 'stand-in for the anchor tool; registers nothing'
-        sys.modules['mmdet_inbreast'] = stub
+        folder = list(spec.submodule_search_locations)
+        _stand_in('mmdet_inbreast', folder)
+        _stand_in('mmdet_inbreast.utils',
+                  [f'{f}/utils' for f in folder])
     return importlib.import_module('mmdet_inbreast.anchors')
 
 
@@ -207,4 +223,9 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    # The stand-ins must be in place before run_tool is imported (with
+    # --boxes, importing mmdet_inbreast.utils would import mmengine).
+    load_anchor_package(with_mmdet=any(
+        a == '--config' or a.startswith('--config=') for a in sys.argv))
+    from mmdet_inbreast.utils.cli import run_tool
+    run_tool(main)

@@ -13,6 +13,7 @@ Example:
 """
 import argparse
 
+from mmdet_inbreast.utils import InputError, run_tool
 from mmdet_inbreast.visualization import (find_froc_json, froc_table,
                                           load_froc_json, plot_froc_curves,
                                           run_label)
@@ -34,7 +35,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     if args.labels is not None and len(args.labels) != len(args.runs):
-        raise SystemExit(f'{len(args.runs)} runs but {len(args.labels)} '
+        raise InputError(f'{len(args.runs)} runs but {len(args.labels)} '
                          f'labels: give one label per run')
     paths = [find_froc_json(run) for run in args.runs]
     runs = [load_froc_json(path) for path in paths]
@@ -46,4 +47,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

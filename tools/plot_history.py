@@ -15,6 +15,7 @@ Example:
 import argparse
 import os.path as osp
 
+from mmdet_inbreast.utils import InputError, run_tool
 from mmdet_inbreast.visualization import (DEFAULT_METRICS, history_table,
                                           load_history, plot_histories)
 
@@ -38,13 +39,13 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     if args.labels is not None and len(args.labels) != len(args.work_dirs):
-        raise SystemExit(f'{len(args.work_dirs)} work dirs but '
+        raise InputError(f'{len(args.work_dirs)} work dirs but '
                          f'{len(args.labels)} labels: give one per work dir')
     labels = args.labels or [
         osp.basename(osp.normpath(osp.abspath(d))) for d in args.work_dirs
     ]
     if len(set(labels)) != len(labels):
-        raise SystemExit(f'labels must differ, got {labels}; use --labels')
+        raise InputError(f'labels must differ, got {labels}; use --labels')
     histories = {
         label: load_history(work_dir)
         for label, work_dir in zip(labels, args.work_dirs)
@@ -56,4 +57,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

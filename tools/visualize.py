@@ -2,9 +2,10 @@
 
 One PNG per image (windowed for display, downscaled to ``--max-size``;
 ground truth red, predictions with score >= ``--score-thr`` blue with their
-score) and ``contact_sheet.png`` with the best and worst images, ranked by
-boxes found at IoU >= 0.5 minus false positives (ties: fewer missed boxes
-first). ``hits.csv`` lists every image in that order.
+score) and ``contact_sheet.png`` with the best images and the worst
+failures, ranked by missed boxes (IoU >= 0.5), then false positives (the
+sheet says so when no image fails). ``hits.csv`` lists every image in that
+order.
 
 Example:
     python tools/visualize.py configs/retina_full.py \
@@ -20,6 +21,8 @@ from tqdm import tqdm
 
 from mmdet_inbreast.apis import (init_inbreast_detector, load_split_infos,
                                  visualize_split)
+from mmdet_inbreast.utils import InputError
+from mmdet_inbreast.utils.cli import run_tool
 
 
 def parse_args() -> argparse.Namespace:
@@ -53,7 +56,9 @@ def main() -> None:
         stats_file=args.stats_file, score_thr=args.score_thr)
     infos = load_split_infos(model.cfg, args.split)
     if not infos:
-        sys.exit(f'split {args.split!r} holds no image')
+        raise InputError(
+            f'split {args.split!r} of {args.config} holds no image; give '
+            'another --split (test, val, train or a split file)')
     rows = visualize_split(
         model, infos, args.out, score_thr=args.score_thr,
         max_size=args.max_size, num=args.num,
@@ -73,4 +78,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

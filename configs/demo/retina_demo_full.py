@@ -5,7 +5,7 @@ _base_ = ['../retina_full.py', './_demo_settings.py']
 model = {{_base_.demo_model}}
 default_hooks = {{_base_.demo_hooks}}
 optim_wrapper = {{_base_.demo_finetune_optim_wrapper}}
-load_from = 'work_dirs/retina_demo_patch'
+load_from = 'workdir://work_dirs/retina_demo_patch'
 train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False)
 val_dataloader = {{_base_.demo_loader}}
 test_dataloader = {{_base_.demo_loader}}

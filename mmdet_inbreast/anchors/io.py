@@ -14,6 +14,8 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from ..utils.errors import InputError
+
 REQUIRED_COLUMNS = ('file_name', 'x1', 'y1', 'x2', 'y2')
 
 
@@ -47,10 +49,10 @@ def _parse_float(path: str, line: int, column: str, text: str) -> float:
     try:
         value = float(text)
     except (TypeError, ValueError):
-        raise ValueError(f'{path}: line {line}: {column}={text!r} is not a '
+        raise InputError(f'{path}: line {line}: {column}={text!r} is not a '
                          f'number; boxes are pixel coordinates') from None
     if not np.isfinite(value):
-        raise ValueError(f'{path}: line {line}: {column}={text!r} is not '
+        raise InputError(f'{path}: line {line}: {column}={text!r} is not '
                          f'finite')
     return value
 
@@ -70,19 +72,19 @@ def load_boxes_csv(path: str) -> BoxSet:
         BoxSet: The boxes in file order.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
-        ValueError: Missing columns, a non-number, or an empty box
-            (``x2 <= x1`` or ``y2 <= y1``), naming the line.
+        InputError: ``path`` does not exist, missing columns, a
+            non-number, or an empty box (``x2 <= x1`` or ``y2 <= y1``),
+            naming the line.
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: no such box CSV; pass --boxes with '
+        raise InputError(f'{path}: no such box CSV; pass --boxes with '
                                 f'a file_name,x1,y1,x2,y2 CSV or use --config')
     with open(path, newline='') as f:
         reader = csv.DictReader(f)
         header = [c.strip() for c in (reader.fieldnames or [])]
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
-            raise ValueError(f'{path}: header {header} lacks {missing}; the '
+            raise InputError(f'{path}: header {header} lacks {missing}; the '
                              f'first line must be '
                              f'{",".join(REQUIRED_COLUMNS)}')
         reader.fieldnames = header
@@ -94,7 +96,7 @@ def load_boxes_csv(path: str) -> BoxSet:
                 for c in REQUIRED_COLUMNS[1:]
             ]
             if box[2] <= box[0] or box[3] <= box[1]:
-                raise ValueError(f'{path}: line {line}: box {box} is empty '
+                raise InputError(f'{path}: line {line}: box {box} is empty '
                                  f'(need x2 > x1 and y2 > y1); columns are '
                                  f'x1,y1,x2,y2, not x,y,w,h')
             boxes.append(box)
@@ -105,7 +107,7 @@ def load_boxes_csv(path: str) -> BoxSet:
                     for c in ('height', 'width')
                 ])
     if not boxes:
-        raise ValueError(f'{path}: no boxes below the header')
+        raise InputError(f'{path}: no boxes below the header')
     return BoxSet(
         boxes=np.asarray(boxes, dtype=np.float64),
         file_names=names,

@@ -8,13 +8,14 @@ component); import it as ``from mmdet_inbreast.apis import ...``.
 from .inference import (DEFAULT_MODALITIES, DicomPrediction, InferenceReport,
                         build_dicom_pipeline, check_dicom_header,
                         dicom_inference_pipeline_cfg, find_dicom_files,
-                        infer_dicoms, init_inbreast_detector,
-                        load_split_infos, predict_dicom, visualize_split)
+                        infer_dicoms, init_inbreast_detector, output_names,
+                        predict_dicom)
 from .sweep import (METRIC_COLUMNS, SUMMARY_COLUMNS, TEST_MODULE,
                     TRAIN_MODULE, SweepRun, collect_row, find_checkpoint,
                     find_test_metrics, plan_sweep, run_state, run_sweep,
                     summary_table, test_command, train_command,
                     train_time_from_scalars, write_summary)
+from .visualize import load_split_infos, visualize_split
 
 __all__ = [
     'DEFAULT_MODALITIES', 'DicomPrediction', 'InferenceReport',
@@ -23,7 +24,8 @@ __all__ = [
     'check_dicom_header', 'collect_row', 'dicom_inference_pipeline_cfg',
     'find_checkpoint', 'find_dicom_files', 'find_test_metrics',
     'infer_dicoms', 'init_inbreast_detector', 'load_split_infos',
-    'plan_sweep', 'predict_dicom', 'run_state', 'run_sweep', 'summary_table',
-    'test_command', 'train_command', 'train_time_from_scalars',
+    'output_names', 'plan_sweep', 'predict_dicom', 'run_state', 'run_sweep',
+    'summary_table', 'test_command', 'train_command',
+    'train_time_from_scalars',
     'visualize_split', 'write_summary'
 ]

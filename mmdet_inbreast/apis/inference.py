@@ -1,26 +1,25 @@
-"""Inference on DICOM mammograms: a detector from a config and checkpoint,
-predictions in original-image pixels, JSON and overlays.
+"""Inference on DICOM mammograms with mmdet's own ``init_detector`` and
+``inference_detector``; what is DICOM-specific is here: the test pipeline
+made to start from a DICOM path, the header check, the file search, unique
+output names, JSON and overlays.
 
-The test pipeline used here is the config's own test pipeline minus
-``LoadAnnotations`` (:func:`dicom_inference_pipeline_cfg`): it starts from a
-DICOM path (``LoadDicomImage``), keeps ``Resize`` if the config has one,
-normalises with the config's ``ZeroIgnoringNormalize`` statistics and packs
+The test pipeline (:func:`dicom_inference_pipeline_cfg`) is the config's
+own test pipeline minus ``LoadAnnotations``: it starts from a DICOM path
+(``LoadDicomImage``), keeps ``Resize`` if the config has one, normalises
+with the config's ``ZeroIgnoringNormalize`` statistics and packs
 ``background_value`` for the background padding. mmdet's heads divide the
 boxes by ``scale_factor`` (``rescale=True``), so predictions come back in
-the pixels of the DICOM as stored (``LoadDicomImage`` sets ``(1.0, 1.0)``;
-``Resize`` multiplies it). Predictions are therefore the ones
-``tools/test.py`` evaluates, without needing a CSV, XML or split file.
-The normalisation statistics are not in the checkpoint: the config's
+the pixels of the DICOM as stored. Predictions are therefore the ones
+``tools/test.py`` evaluates, without needing a CSV, XML or split file. The
+normalisation statistics are not in the checkpoint: the config's
 ``stats_file`` (or ``stats_file=``/``--stats-file``) must be readable.
 
 Which files are mammograms: the detector was trained on full-field digital
 mammograms only, so :func:`predict_dicom` refuses, with a ``ValueError``
 that names the file, DICOMs whose ``Modality`` is not in ``modalities``
-(``('MG',)`` by default; a file without ``Modality`` is accepted). A CT
-slice would decode and produce boxes, but they would mean nothing; pass
+(``('MG',)`` by default; a file without ``Modality`` is accepted). Pass
 ``modalities=None`` (``--any-modality``) to run anyway. Files that cannot be
-decoded as one 2-D grayscale frame (no pixel data, colour, multi-frame,
-truncated, compressed without a decoder) raise from
+decoded as one 2-D grayscale frame raise from
 :func:`~mmdet_inbreast.datasets.transforms.loading.read_dicom_pixels`.
 """
 from __future__ import annotations
@@ -30,7 +29,7 @@ import json
 import os
 import os.path as osp
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -52,8 +51,9 @@ def dicom_inference_pipeline_cfg(cfg) -> list[dict]:
 
     Removes ``LoadAnnotations``, drops ``cache_dir`` from ``LoadDicomImage``
     (the cache is keyed by release file names) and ``'instances'`` from
-    ``PackDetInputs``' ``meta_keys``; ``'background_value'`` is added to
-    them if missing (the padding needs it).
+    ``PackDetInputs``' ``meta_keys``; ``'background_value'`` (the padding
+    needs it) and ``'dicom_meta'`` (pixel spacing for the JSON) are added
+    to them if missing.
 
     Args:
         cfg (Config): A full config (its ``test_dataloader`` is read, wrapped
@@ -82,8 +82,9 @@ def dicom_inference_pipeline_cfg(cfg) -> list[dict]:
     pipeline[0].pop('cache_dir', None)
     pack = pipeline[types.index('PackDetInputs')]
     keys = [k for k in pack.get('meta_keys', ()) if k != 'instances']
-    if keys and 'background_value' not in keys:
-        keys.append('background_value')
+    for key in ('background_value', 'dicom_meta'):
+        if keys and key not in keys:
+            keys.append(key)
     if keys:
         pack['meta_keys'] = tuple(keys)
     return pipeline
@@ -116,13 +117,15 @@ def init_inbreast_detector(config,
                            stats_file: Optional[str] = None,
                            score_thr: Optional[float] = None,
                            strict: bool = True):
-    """Build a detector from a config and load a checkpoint, for inference.
+    """:func:`mmdet.apis.init_detector` for this project's configs.
 
-    Like :func:`mmdet.apis.init_detector`, without building the test
-    dataset (which would need the release on disk): classes come from the
-    checkpoint's ``dataset_meta``, else from the config's test dataset
-    ``metainfo``, else ``('mass',)``. The backbone's ``init_cfg`` is
-    dropped (no download of ImageNet weights).
+    What it adds: ``data_root``/``stats_file`` carried into every pipeline
+    (:func:`~mmdet_inbreast.utils.set_data_root`), the backbone's
+    ``init_cfg`` dropped (no download of ImageNet weights), ``score_thr``,
+    a strict weight check, and class names from the checkpoint's
+    ``dataset_meta``, else from the config's test dataset ``metainfo``,
+    else ``INbreastDataset.METAINFO`` (not mmdet's COCO fallback; the test
+    dataset is not built, so the release need not be on disk).
 
     Args:
         config (str | Config): Config file or object (not modified).
@@ -130,11 +133,9 @@ def init_inbreast_detector(config,
             initialisation (for tests).
         device (str): ``'cpu'``, ``'cuda:0'``... Defaults to ``'cpu'``.
         cfg_options (dict, optional): Overrides, as ``--cfg-options``.
-        data_root (str, optional): Moves the statistics file with it (see
-            :func:`~mmdet_inbreast.utils.set_data_root`).
+        data_root (str, optional): Moves the statistics file with it.
         stats_file (str, optional): ``ZeroIgnoringNormalize`` statistics
-            JSON (``tools/compute_stats.py``), when it is not where the
-            config says.
+            JSON, when it is not where the config says.
         score_thr (float, optional): Lowers ``model.test_cfg.score_thr`` to
             this value if it is higher, so that predictions down to it are
             kept. Defaults to None (the config's).
@@ -147,17 +148,20 @@ def init_inbreast_detector(config,
     Returns:
         nn.Module: The model in eval mode, with ``cfg`` (the resolved config)
         and ``dataset_meta``.
+
     Raises:
-        ValueError: With ``strict``, if the checkpoint does not fit the
-            model (the message lists the keys).
+        InputError: With ``strict``, if the checkpoint does not fit the
+            model (the message names the checkpoint, the config and the
+            mismatched keys).
     """
-    from mmengine.model.utils import revert_sync_batchnorm
-    from mmengine.registry import init_default_scope
+    import warnings
+
+    from mmdet.apis import init_detector
     from mmengine.runner import load_checkpoint
-    from mmdet.registry import MODELS
 
     import mmdet_inbreast  # noqa: F401  (registration, safe loader)
     from ..datasets import INbreastDataset
+    from ..utils.errors import InputError
     cfg = _load_cfg(config, cfg_options, data_root, stats_file)
     if cfg.model.get('backbone', {}).get('init_cfg') is not None:
         cfg.model.backbone.init_cfg = None
@@ -165,15 +169,19 @@ def init_inbreast_detector(config,
     if score_thr is not None and test_cfg is not None and \
             test_cfg.get('score_thr', 0.0) > score_thr:
         test_cfg.score_thr = float(score_thr)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    with warnings.catch_warnings(record=True):
+        # Weights and classes are loaded below (mmdet warns about COCO
+        # classes for checkpoint=None, and resets the filters, so the
+        # warnings are recorded and dropped); palette 'random' skips
+        # building the test dataset, which would need the release on disk.
+        model = init_detector(cfg, None, palette='random', device='cpu')
     meta: dict = {}
     if checkpoint is not None:
         try:
             ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
                                    strict=strict, logger='current')
         except RuntimeError as e:
-            raise ValueError(
+            raise InputError(
                 f'{checkpoint}: its weights do not fit the model of '
                 f'{getattr(cfg, "filename", None) or "the config"} (was it '
                 'trained with another config, or has the config changed '
@@ -183,12 +191,10 @@ def init_inbreast_detector(config,
     if 'classes' not in meta:
         metainfo = cfg.get('test_dataloader', {}).get('dataset', {}).get(
             'metainfo') or {}
-        meta.update({k: v for k, v in INbreastDataset.METAINFO.items()})
+        meta.update(INbreastDataset.METAINFO)
         meta.update(dict(metainfo))
     model.dataset_meta = meta
-    model.cfg = cfg
     model.to(device)
-    model.eval()
     return model
 
 
@@ -291,7 +297,8 @@ class DicomPrediction:
 
 def build_dicom_pipeline(model):
     """``Compose`` of :func:`dicom_inference_pipeline_cfg` for
-    ``model.cfg``."""
+    ``model.cfg``: the ``test_pipeline`` argument of
+    :func:`mmdet.apis.inference_detector`."""
     from mmcv.transforms import Compose
     from mmengine.registry import init_default_scope
     init_default_scope(model.cfg.get('default_scope', 'mmdet'))
@@ -303,7 +310,8 @@ def predict_dicom(model,
                   pipeline=None,
                   modalities: Optional[Sequence[str]] = DEFAULT_MODALITIES,
                   keep_image: bool = False) -> DicomPrediction:
-    """Detect masses in one DICOM file.
+    """Detect masses in one DICOM file: the header check, then
+    :func:`mmdet.apis.inference_detector` with the DICOM pipeline.
 
     Args:
         model (nn.Module): From :func:`init_inbreast_detector`.
@@ -311,8 +319,8 @@ def predict_dicom(model,
         pipeline (Compose, optional): From :func:`build_dicom_pipeline`
             (built per call if None).
         modalities (Sequence[str], optional): See :func:`check_dicom_header`.
-        keep_image (bool): Return the raw pixels too (for overlays).
-            Defaults to False.
+        keep_image (bool): Return the raw pixels too (for overlays; the
+            file is decoded a second time). Defaults to False.
 
     Returns:
         DicomPrediction: Boxes in original-image pixels.
@@ -321,26 +329,18 @@ def predict_dicom(model,
         FileNotFoundError, ValueError, RuntimeError: The file is missing, is
         not a mammogram, or cannot be decoded (messages name the file).
     """
-    import torch
+    from mmdet.apis import inference_detector
+
+    from ..datasets.transforms.loading import read_dicom_pixels
     header = check_dicom_header(path, modalities)
     pipeline = pipeline if pipeline is not None else build_dicom_pipeline(
         model)
-    data: Any = dict(img_path=path, img_id=0)
-    raw, dicom_meta = None, {}
-    for i, t in enumerate(pipeline.transforms):
-        data = t(data)
-        if data is None:
-            raise ValueError(f'{path}: transform {t!r} dropped the image')
-        if i == 0:  # LoadDicomImage: keep the raw pixels and header values
-            raw, dicom_meta = data['img'], dict(data.get('dicom_meta', {}))
-    height, width = raw.shape[:2]
-    batch = dict(inputs=[data['inputs']], data_samples=[data['data_samples']])
-    with torch.no_grad():
-        sample = model.test_step(batch)[0]
+    sample = inference_detector(model, path, test_pipeline=pipeline)
+    height, width = sample.metainfo['ori_shape'][:2]
     pred = sample.pred_instances
     scores = pred.scores.detach().cpu().numpy().astype(np.float32)
     order = np.argsort(-scores, kind='stable')
-    meta = dict(header, **dicom_meta)
+    meta = dict(header, **sample.metainfo.get('dicom_meta', {}))
     return DicomPrediction(
         file=path,
         width=int(width),
@@ -349,7 +349,7 @@ def predict_dicom(model,
         .reshape(-1, 4),
         scores=scores[order],
         labels=pred.labels.detach().cpu().numpy().astype(np.int64)[order],
-        image=np.asarray(raw) if keep_image else None,
+        image=read_dicom_pixels(path)[0] if keep_image else None,
         meta=meta)
 
 
@@ -381,6 +381,33 @@ def find_dicom_files(input_path: str) -> list[str]:
     return found
 
 
+def output_names(files: Sequence[str]) -> dict[str, str]:
+    """A unique output name per input file: its path relative to the
+    inputs' common folder, extension kept (``a``, ``a.dcm`` and ``a.dicom``
+    become ``a``, ``a.dcm`` and ``a.dicom``; files of sub-folders keep
+    them). :func:`infer_dicoms` appends ``.json`` and ``.png``.
+
+    Args:
+        files (Sequence[str]): Input paths; the same file given twice (by
+            any path) is kept once.
+
+    Returns:
+        dict[str, str]: Input path -> relative output name, in input order.
+    """
+    files = list(dict.fromkeys(files))
+    if not files:
+        return {}
+    absolute = [osp.abspath(f) for f in files]
+    root = osp.commonpath([osp.dirname(f) for f in absolute])
+    names, seen = {}, set()
+    for path, abs_path in zip(files, absolute):
+        if abs_path in seen:
+            continue
+        seen.add(abs_path)
+        names[path] = osp.relpath(abs_path, root)
+    return names
+
+
 @dataclass
 class InferenceReport:
     """What :func:`infer_dicoms` did.
@@ -403,9 +430,12 @@ def infer_dicoms(model,
                  modalities: Optional[Sequence[str]] = DEFAULT_MODALITIES,
                  progress: Optional[Callable[[Iterable], Iterable]] = None
                  ) -> InferenceReport:
-    """Run on each file; write ``<stem>.json`` (:meth:`DicomPrediction.
-    to_json`, predictions with score >= ``score_thr``) and ``<stem>.png``
-    (the windowed mammogram, predictions in blue) into ``out_dir``.
+    """Run on each file; write ``<name>.json`` (:meth:`DicomPrediction.
+    to_json`, predictions with score >= ``score_thr``) and ``<name>.png``
+    (the windowed mammogram, predictions in blue) into ``out_dir``, where
+    ``<name>`` is the file's path relative to the inputs' common folder,
+    extension included (:func:`output_names`): ``a``, ``a.dcm`` and
+    ``a.dicom`` write ``a.json``, ``a.dcm.json`` and ``a.dicom.json``.
 
     A file that fails (not DICOM, not a mammogram, undecodable...) is
     recorded in the report's ``skipped`` with its error and the others
@@ -429,8 +459,8 @@ def infer_dicoms(model,
     pipeline = build_dicom_pipeline(model)
     classes = tuple(model.dataset_meta.get('classes', ()))
     report = InferenceReport()
-    files = list(files)
-    for path in (progress(files) if progress else files):
+    names = output_names(list(files))
+    for path in (progress(list(names)) if progress else names):
         try:
             pred = predict_dicom(model, path, pipeline, modalities,
                                  keep_image=overlay).above(score_thr)
@@ -440,14 +470,15 @@ def infer_dicoms(model,
                 msg = f'{path}: {type(e).__name__}: {msg}'
             report.skipped[path] = msg
             continue
-        stem = osp.splitext(osp.basename(path))[0]
-        json_path = osp.join(out_dir, f'{stem}.json')
+        out = osp.join(out_dir, names[path])
+        os.makedirs(osp.dirname(out), exist_ok=True)
+        json_path = f'{out}.json'
         with open(json_path, 'w') as f:
             json.dump(pred.to_json(classes, score_thr), f)
         png_path = None
         if overlay:
             png_path = save_rgb(
-                osp.join(out_dir, f'{stem}.png'),
+                f'{out}.png',
                 render_mammogram(pred.image, None, pred.bboxes, pred.scores,
                                  max_size=max_size))
         report.written.append(
@@ -461,102 +492,9 @@ def infer_dicoms(model,
     return report
 
 
-def load_split_infos(cfg, split: str = 'test') -> list[dict]:
-    """The data infos of a split, from the config's dataset settings.
-
-    Args:
-        cfg (Config): Resolved config (``data_root`` already set).
-        split (str): ``'test'``, ``'val'``, ``'train'`` (the dataloader's
-            dataset, wrappers unwrapped) or a split file (relative to the
-            data root unless it exists as given or is absolute).
-
-    Returns:
-        list[dict]: INbreastDataset data infos (``img_path``, ``file_name``,
-        ``instances`` with ``bbox`` in original-image pixels, ...).
-    """
-    from mmengine.registry import init_default_scope
-    from mmdet.registry import DATASETS
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    key = split if split in ('train', 'val', 'test') else 'test'
-    ds_cfg = cfg[f'{key}_dataloader']['dataset']
-    while 'pipeline' not in ds_cfg and 'dataset' in ds_cfg:
-        ds_cfg = ds_cfg['dataset']
-    ds_cfg = copy.deepcopy(dict(ds_cfg))
-    if split not in ('train', 'val', 'test'):
-        ds_cfg['ann_file'] = osp.abspath(split) if osp.isfile(
-            split) else split
-    ds_cfg.update(pipeline=[], test_mode=True, serialize_data=False)
-    return list(DATASETS.build(ds_cfg).data_list)
-
-
-def visualize_split(model,
-                    data_infos: Sequence[dict],
-                    out_dir: str,
-                    score_thr: float = 0.3,
-                    max_size: Optional[int] = 1024,
-                    num: int = 4,
-                    progress: Optional[Callable[[Iterable], Iterable]] = None
-                    ) -> list[dict]:
-    """Draw each image of a split (ground truth red, predictions >=
-    ``score_thr`` blue) to ``<out_dir>/<file_name>.png``, and the best and
-    worst ``num`` images to ``<out_dir>/contact_sheet.png``.
-
-    Per-image hits and the ranking are those of
-    :func:`~mmdet_inbreast.visualization.mammogram.image_hits` and
-    :func:`~mmdet_inbreast.visualization.mammogram.rank_images` (boxes
-    found at IoU >= 0.5 minus false positives, at ``score_thr``).
-
-    Args:
-        model (nn.Module): From :func:`init_inbreast_detector`.
-        data_infos (Sequence[dict]): From :func:`load_split_infos`.
-        out_dir (str): Created if needed.
-        score_thr (float): Defaults to 0.3.
-        max_size (int, optional): Longest side of each PNG. Defaults to 1024.
-        num (int): Images per row of the contact sheet. Defaults to 4.
-        progress (callable, optional): Wraps the iterable.
-
-    Returns:
-        list[dict]: Per image, best first: ``file_name``, ``png``, ``tp``,
-        ``fp``, ``missed``, ``num_gt``, ``rank``.
-    """
-    from ..visualization.mammogram import (contact_sheet, image_hits,
-                                           rank_images, render_mammogram,
-                                           save_rgb)
-    os.makedirs(out_dir, exist_ok=True)
-    pipeline = build_dicom_pipeline(model)
-    hits, names, pngs = [], [], []
-    infos = list(data_infos)
-    for info in (progress(infos) if progress else infos):
-        pred = predict_dicom(model, info['img_path'], pipeline,
-                             modalities=None, keep_image=True).above(score_thr)
-        inst = info.get('instances', [])
-        gt = np.asarray([i['bbox'] for i in inst],
-                        dtype=np.float64).reshape(-1, 4)
-        flags = np.asarray([i.get('ignore_flag', 0) for i in inst], bool)
-        img = render_mammogram(pred.image, gt, pred.bboxes, pred.scores,
-                               max_size=max_size)
-        name = str(info.get('file_name') or osp.splitext(
-            osp.basename(info['img_path']))[0])
-        pngs.append(save_rgb(osp.join(out_dir, f'{name}.png'), img))
-        names.append(name)
-        hits.append(image_hits(pred.bboxes, pred.scores, gt, flags,
-                               score_thr=score_thr))
-    if not infos:
-        return []
-    save_rgb(osp.join(out_dir, 'contact_sheet.png'),
-             contact_sheet(pngs, hits, names, num=num))
-    order = rank_images(hits, names)
-    return [
-        dict(rank=r + 1, file_name=names[i], png=pngs[i], tp=hits[i].tp,
-             fp=hits[i].fp, missed=hits[i].missed, num_gt=hits[i].num_gt)
-        for r, i in enumerate(order)
-    ]
-
-
 __all__ = [
     'DEFAULT_MODALITIES', 'DicomPrediction', 'InferenceReport',
     'build_dicom_pipeline', 'check_dicom_header',
     'dicom_inference_pipeline_cfg', 'find_dicom_files', 'infer_dicoms',
-    'init_inbreast_detector', 'load_split_infos', 'predict_dicom',
-    'visualize_split'
+    'init_inbreast_detector', 'output_names', 'predict_dicom'
 ]

@@ -17,26 +17,41 @@ ignores the cache.
 
 A cache file is up to date when its modification time is later than the
 DICOM's; an older one is rewritten. Files are written to a temporary name
-in ``cache_dir`` and renamed (``os.replace``, atomic on POSIX), so that a
-data loader never maps a half-written file and an interrupted run leaves
-no truncated cache behind.
+in ``cache_dir`` (``.<key>.npy.*.tmp``) and renamed (``os.replace``, atomic
+on POSIX), so that a data loader never maps a half-written file. A run that
+is killed can leave such temporary files behind; the next run removes them
+first (so two runs must not write into one ``cache_dir`` at the same time).
+
+Which images are cached is decided by the one scan of the release
+(:func:`~mmdet_inbreast.datasets.inbreast_release.scan_release`): files the
+scan refuses are not cached, and a file that fails to decode is skipped and
+named in the report, never the end of the run. Worker processes end with
+the parent: a ``multiprocessing.Pool`` in a context manager (terminated on
+any exit, SIGTERM included), and on Linux each worker asks the kernel for
+SIGTERM when its parent dies (``PR_SET_PDEATHSIG``), which covers a parent
+killed with SIGKILL.
 """
 from __future__ import annotations
 
+import glob
+import multiprocessing
 import os
 import os.path as osp
+import signal
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
+import threading
+import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Optional, Sequence
+from typing import Callable, Iterable, Mapping, Optional
 
 import numpy as np
 
-from .release import list_dicoms, read_split_file
-from .transforms.loading import read_dicom_pixels
+from .dicom import DicomError, read_dicom_pixels
+from .inbreast_release import ScanReport, scan_release
+from .splits import read_split_file
 
 #: What :func:`cache_one` did with an image.
-WRITTEN, UP_TO_DATE = 'written', 'up to date'
+WRITTEN, UP_TO_DATE, FAILED = 'written', 'up to date', 'failed'
 
 
 @dataclass
@@ -51,12 +66,18 @@ class CacheReport:
         bytes_written (int): Size of the written ``.npy`` files.
         dtypes (set[str]): Dtypes of the written arrays (``{'uint16'}`` for
             INbreast).
+        failed (dict[str, str]): Key -> error of images that did not
+            decode (skipped, not cached).
+        stale_tmp (list[str]): Temporary files of an earlier, killed run
+            that were removed.
     """
     cache_dir: str
     written: list = field(default_factory=list)
     up_to_date: list = field(default_factory=list)
     bytes_written: int = 0
     dtypes: set = field(default_factory=set)
+    failed: dict = field(default_factory=dict)
+    stale_tmp: list = field(default_factory=list)
 
 
 def cache_path(cache_dir: str, file_name: str) -> str:
@@ -127,39 +148,93 @@ def cache_one(file_name: str, dicom_path: str, cache_dir: str,
 
 
 def _cache_one_star(args: tuple) -> tuple[str, str, int, str]:
-    return cache_one(*args)
+    """:func:`cache_one`, with a file that does not decode reported as
+    :data:`FAILED` (its error in the last field) instead of raised."""
+    try:
+        return cache_one(*args)
+    except (DicomError, FileNotFoundError) as e:
+        return args[0], FAILED, 0, str(e)
 
 
-def release_dicoms(data_root: str,
-                   split: Optional[str] = None) -> dict[str, str]:
-    """The DICOMs of a release (or of a split), by image key.
+def remove_stale_tmp(cache_dir: str) -> list[str]:
+    """Remove the temporary files (``.*.npy.*.tmp``) a killed run left.
 
     Args:
-        data_root (str): The release folder (with ``AllDICOMs/``).
-        split (str, optional): A split file (relative to ``data_root``
-            unless absolute); only its keys are returned. Defaults to None:
-            every DICOM of ``AllDICOMs/``.
+        cache_dir (str): The cache folder.
 
     Returns:
-        dict[str, str]: Key -> DICOM path, sorted by key.
+        list[str]: The removed file names, sorted.
+    """
+    removed = []
+    for path in sorted(glob.glob(osp.join(glob.escape(cache_dir),
+                                          '.*.npy.*.tmp'))):
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            continue
+        removed.append(osp.basename(path))
+    return removed
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        if os.getppid() != parent:
+            os._exit(1)
+        time.sleep(0.5)
+
+
+def _worker_init(parent: int) -> None:
+    """Make a pool worker end with its parent.
+
+    On Linux the kernel sends SIGTERM when the parent dies (even by
+    SIGKILL); elsewhere a daemon thread polls the parent's pid. SIGINT is
+    ignored: the parent handles Ctrl-C and terminates the pool.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent, ),
+                     daemon=True).start()
+
+
+def _raise_terminated(signum, frame):
+    """SIGTERM in the parent: unwind (the pool terminates its workers) and
+    exit with the shell's status for a signal."""
+    raise SystemExit(128 + signum)
+
+
+def release_dicoms(data_root: str, split: Optional[str] = None
+                   ) -> tuple[dict[str, str], list, ScanReport]:
+    """The DICOMs of a release (or of a split) that pass the scan.
+
+    Args:
+        data_root (str): The release folder.
+        split (str, optional): A split file (relative to ``data_root``
+            unless absolute); only its keys are scanned. Defaults to None:
+            every image of the CSV.
+
+    Returns:
+        tuple: (key -> DICOM path in CSV or split order, the scan's records,
+        the scan's report naming what was skipped).
 
     Raises:
-        FileNotFoundError: No ``AllDICOMs/`` folder, a missing split file, or
-            a key of the split without a DICOM.
+        FileNotFoundError: No release there, or a missing split file.
+        ReleaseError: A key of the split that is not in the CSV.
     """
-    dicoms, _ = list_dicoms(osp.join(data_root, 'AllDICOMs'))
-    if split is None:
-        keys: Sequence[str] = sorted(dicoms)
-    else:
+    keys = None
+    if split is not None:
         split_path = split if osp.isabs(split) else osp.join(data_root, split)
         keys = read_split_file(split_path)
-        missing = [k for k in keys if k not in dicoms]
-        if missing:
-            raise FileNotFoundError(
-                f'{split_path}: {len(missing)} key(s) without a DICOM in '
-                f'{osp.join(data_root, "AllDICOMs")} (first: {missing[0]}); '
-                'is the split from another release?')
-    return {k: dicoms[k].path for k in keys}
+    records, report = scan_release(data_root, keys=keys)
+    return {r.file_name: r.img_path for r in records}, records, report
 
 
 def cache_images(dicoms: Mapping[str, str],
@@ -181,7 +256,8 @@ def cache_images(dicoms: Mapping[str, str],
             (e.g. ``functools.partial(tqdm, total=len(dicoms))``).
 
     Returns:
-        CacheReport: Keys written and left alone, bytes, dtypes.
+        CacheReport: Keys written, left alone and failed, bytes, dtypes,
+        removed temporary files.
 
     Raises:
         ValueError: If ``workers`` is negative.
@@ -189,24 +265,36 @@ def cache_images(dicoms: Mapping[str, str],
     if workers < 0:
         raise ValueError(f'workers={workers}; use 0 (this process) or more')
     os.makedirs(cache_dir, exist_ok=True)
-    jobs = [(k, p, cache_dir, force) for k, p in dicoms.items()]
     report = CacheReport(cache_dir=cache_dir)
+    report.stale_tmp = remove_stale_tmp(cache_dir)
+    jobs = [(k, p, cache_dir, force) for k, p in dicoms.items()]
     wrap = progress or (lambda it: it)
     if workers == 0 or len(jobs) <= 1:
-        results: Iterable = wrap(map(_cache_one_star, jobs))
-        _collect(results, report)
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            _collect(wrap(pool.map(_cache_one_star, jobs, chunksize=1)),
+        _collect(wrap(map(_cache_one_star, jobs)), report)
+        return report
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) \
+        if in_main else None
+    try:
+        # Pool.__exit__ terminates the workers, on success and on any
+        # exception (Ctrl-C, SIGTERM as SystemExit) alike.
+        with multiprocessing.Pool(workers, initializer=_worker_init,
+                                  initargs=(os.getpid(), )) as pool:
+            _collect(wrap(pool.imap(_cache_one_star, jobs, chunksize=1)),
                      report)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
     return report
 
 
 def _collect(results: Iterable, report: CacheReport) -> None:
-    for key, status, size, dtype in results:
+    for key, status, size, detail in results:
         if status == WRITTEN:
             report.written.append(key)
             report.bytes_written += size
-            report.dtypes.add(dtype)
+            report.dtypes.add(detail)
+        elif status == FAILED:
+            report.failed[key] = detail
         else:
             report.up_to_date.append(key)

@@ -25,6 +25,8 @@ from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
+from .dicom import DicomError, read_dicom_pixels
+
 
 def infos_to_coco(data_infos: Sequence[dict],
                   classes: Sequence[str] = ('mass', ),
@@ -139,15 +141,19 @@ def export_coco(data_root: str,
             None: every image of the CSV.
         png_dir (str, optional): Write ``<key>.png`` (16-bit) here.
         classes (Sequence[str]): Lesion types (see
-            :data:`~mmdet_inbreast.datasets.release.LESION_NAMES`). Defaults
+            :data:`~mmdet_inbreast.datasets.inbreast_release.LESION_NAMES`). Defaults
             to ``('mass',)``.
         progress (callable, optional): Wraps the PNG loop (e.g. ``tqdm``).
 
     Returns:
-        dict: The COCO content written.
+        dict: The COCO content written. ``info.skipped`` lists the images
+        left out (``file_name``, ``reason``, ``error``): those the release
+        scan refused and, with ``png_dir``, those whose pixels did not
+        decode (they are not in ``images``). Nothing stops at the first
+        bad file.
     """
     from .inbreast import INbreastDataset
-    from .transforms.loading import read_dicom_pixels
+    from .inbreast_release.scan import REASON_PIXELS
     if ann_file and osp.isfile(ann_file):
         ann_file = osp.abspath(ann_file)
     dataset = INbreastDataset(
@@ -155,14 +161,25 @@ def export_coco(data_root: str,
         pipeline=[], serialize_data=False, metainfo=dict(classes=tuple(
             classes)))
     infos = list(dataset.data_list)
+    report = dataset.scan_report
+    if png_dir is not None:
+        kept = []
+        for info in (progress(infos) if progress else infos):
+            try:
+                pixels, _ = read_dicom_pixels(info['img_path'])
+            except (DicomError, FileNotFoundError) as e:
+                report.skip(REASON_PIXELS, info['file_name'], str(e))
+                continue
+            write_png16(osp.join(png_dir, f"{info['file_name']}.png"), pixels)
+            kept.append(info)
+        infos = kept
     split = osp.basename(ann_file) if ann_file else 'all images'
     coco = infos_to_coco(infos, classes, data_root=data_root,
                          png=png_dir is not None,
                          description=f'INbreast ({split})')
-    if png_dir is not None:
-        for info in (progress(infos) if progress else infos):
-            pixels, _ = read_dicom_pixels(info['img_path'])
-            write_png16(osp.join(png_dir, f"{info['file_name']}.png"), pixels)
+    coco['info']['skipped'] = [
+        dict(file_name=key, reason=reason, error=report.errors.get(key, ''))
+        for reason, keys in report.skipped.items() for key in keys]
     if osp.dirname(out_file):
         os.makedirs(osp.dirname(out_file), exist_ok=True)
     with open(out_file, 'w') as f:

@@ -13,16 +13,8 @@ import os.path as osp
 from typing import Sequence
 
 from ..datasets.release import read_split_file, scan_release
-from ..datasets.splits import split_by_ratios, write_split
-
-try:
-    from ..datasets.splits import make_folds
-except ImportError:  # not in this version of the package yet
-    from ._fallback import make_folds
-try:
-    from ..datasets.stats import compute_split_stats
-except ImportError:  # not in this version of the package yet
-    from ._fallback import compute_split_stats
+from ..datasets.splits import make_folds, split_by_ratios, write_split
+from ..datasets.stats import compute_split_stats
 
 SPLIT_NAMES = ('train', 'val', 'test')
 

@@ -1,10 +1,13 @@
-"""Config helpers shared by tools/train.py, tools/test.py and the demo."""
+"""Config helpers shared by tools/train.py, tools/test.py and the demo, and
+the ``workdir://`` checkpoint scheme of ``load_from``."""
 from __future__ import annotations
 
 import os.path as osp
 from typing import Any, Optional
 
 from mmengine.config import Config, ConfigDict
+
+from .errors import InputError
 
 
 def _walk(node: Any):
@@ -77,24 +80,93 @@ def apply_cfg_options(cfg: Config, options: Optional[dict]) -> Config:
     return cfg
 
 
-def resolve_load_from(cfg: Config) -> Config:
-    """Let ``load_from`` name a work dir: load the checkpoint its
-    ``last_checkpoint`` file names (the phase-1 run's last epoch).
+#: ``load_from = 'workdir://work_dirs/retina_patch'`` loads the checkpoint
+#: that folder's ``last_checkpoint`` names (mmengine checkpoint scheme).
+WORK_DIR_SCHEME = 'workdir://'
+
+
+def work_dir_checkpoint(work_dir: str) -> str:
+    """The checkpoint a training work dir's ``last_checkpoint`` names.
+
+    mmengine writes ``last_checkpoint`` (one line: the path of the newest
+    checkpoint) after each save. When the file it names is missing or
+    damaged (the folder was moved, a save was cut short), the newest intact
+    ``epoch_N.pth`` of ``work_dir`` is used and the log says so
+    (:func:`~mmdet_inbreast.engine.find_resume_checkpoint`).
+
+    Args:
+        work_dir (str): A ``work_dir`` of a finished (or running) training.
+
+    Returns:
+        str: The checkpoint file.
 
     Raises:
-        FileNotFoundError: If ``load_from`` is a folder without a checkpoint.
+        InputError: If ``work_dir`` is not a folder or holds no intact
+            checkpoint.
+    """
+    from ..engine.resume import find_resume_checkpoint
+    if not osp.isdir(work_dir):
+        raise InputError(
+            f'{work_dir}: load_from names this work dir, which does not '
+            'exist; train phase 1 into it first (python tools/train.py '
+            'configs/retina_patch.py) or set load_from to a .pth file')
+    ckpt = find_resume_checkpoint(work_dir)
+    if ckpt is None:
+        raise InputError(
+            f"{work_dir}: no 'last_checkpoint' file and no epoch_N.pth (no "
+            'epoch of this training has been saved); train phase 1 into it '
+            'first or set load_from to a .pth file')
+    return ckpt
+
+
+def load_from_work_dir(filename: str, map_location=None):
+    """mmengine checkpoint loader of the ``workdir://`` scheme: loads the
+    checkpoint of :func:`work_dir_checkpoint` with mmengine's local loader
+    (the package's safe one once ``mmdet_inbreast`` is imported)."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    ckpt = work_dir_checkpoint(filename[len(WORK_DIR_SCHEME):])
+    return CheckpointLoader.load_checkpoint(ckpt, map_location)
+
+
+def register_work_dir_scheme() -> None:
+    """Register :func:`load_from_work_dir` for ``workdir://`` with
+    mmengine's ``CheckpointLoader`` (done when ``mmdet_inbreast`` is
+    imported): ``Runner.from_cfg``, mmdet's ``tools/train.py`` and this
+    project's tools then all accept ``load_from = 'workdir://DIR'``."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(
+        prefixes=WORK_DIR_SCHEME, loader=load_from_work_dir, force=True)
+
+
+def resolve_load_from(cfg: Config) -> Config:
+    """Replace a work-dir ``load_from`` (``'workdir://DIR'``, or a bare
+    folder) by the checkpoint its ``last_checkpoint`` names, so that the log
+    and the dumped config show the file that was loaded.
+
+    mmengine resolves ``workdir://`` itself (:func:`register_work_dir_scheme`);
+    this only fails earlier, before the model is built, and records the
+    file.
+
+    Args:
+        cfg (Config): The config, changed in place.
+
+    Returns:
+        Config: ``cfg``.
+
+    Raises:
+        InputError: See :func:`work_dir_checkpoint`.
     """
     load_from = cfg.get('load_from')
-    if load_from and osp.isdir(load_from):
-        from mmengine.runner import find_latest_checkpoint
-        ckpt = find_latest_checkpoint(load_from)
-        if ckpt is None:
-            raise FileNotFoundError(
-                f'load_from={load_from!r} is a folder without a '
-                "'last_checkpoint' file; train phase 1 into it first, or set "
-                'load_from to a .pth file')
-        cfg.load_from = ckpt
+    if not load_from:
+        return cfg
+    if load_from.startswith(WORK_DIR_SCHEME):
+        cfg.load_from = work_dir_checkpoint(load_from[len(WORK_DIR_SCHEME):])
+    elif osp.isdir(load_from):
+        cfg.load_from = work_dir_checkpoint(load_from)
     return cfg
+
+
+register_work_dir_scheme()
 
 
 def set_work_dir(cfg: Config, config_path: str,

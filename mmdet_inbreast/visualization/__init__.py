@@ -11,11 +11,12 @@ __all__ = [
     'load_history', 'plot_froc_curves', 'plot_histories', 'run_label'
 ]
 from .mammogram import (GT_COLOR, PRED_COLOR, ImageHits, contact_sheet,
-                        downscale, draw_boxes, image_hits, rank_images,
+                        downscale, draw_boxes, image_hits, is_failure,
+                        rank_images,
                         render_mammogram, save_rgb, window_for_display)
 
 __all__ += [
     'GT_COLOR', 'PRED_COLOR', 'ImageHits', 'contact_sheet', 'downscale',
-    'draw_boxes', 'image_hits', 'rank_images', 'render_mammogram', 'save_rgb',
+    'draw_boxes', 'image_hits', 'is_failure', 'rank_images', 'render_mammogram', 'save_rgb',
     'window_for_display'
 ]

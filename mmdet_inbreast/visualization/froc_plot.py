@@ -14,6 +14,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ..utils.errors import InputError
+
 FROC_SUFFIX = '.froc.json'
 _REQUIRED_KEYS = ('fps_per_image', 'sensitivity', 'fpi', 'metrics')
 
@@ -32,10 +34,10 @@ def find_froc_json(run: str) -> str:
     if osp.isfile(run):
         return run
     if not osp.isdir(run):
-        raise FileNotFoundError(f'{run}: no such file or directory')
+        raise InputError(f'{run}: no such file or directory')
     found = glob.glob(osp.join(run, '**', f'*{FROC_SUFFIX}'), recursive=True)
     if not found:
-        raise FileNotFoundError(
+        raise InputError(
             f'{run}: no *{FROC_SUFFIX} file in it; run the test with '
             f"FROCMetric(outfile_prefix='{run}/test')")
     return max(found, key=osp.getmtime)
@@ -59,15 +61,19 @@ def load_froc_json(path: str) -> Dict:
         float64 arrays (``null`` read as NaN).
     """
     with open(path) as f:
-        content = json.load(f)
+        try:
+            content = json.load(f)
+        except json.JSONDecodeError as e:
+            raise InputError(f'{path}: not JSON ({e}); write it again with '
+                             "FROCMetric(outfile_prefix=...)") from None
     missing = [k for k in _REQUIRED_KEYS if k not in content]
     if missing:
-        raise ValueError(f'{path}: keys {missing} missing; is this a '
+        raise InputError(f'{path}: keys {missing} missing; is this a '
                          f'FROCMetric {FROC_SUFFIX} file?')
     for key in ('fps_per_image', 'sensitivity'):
         content[key] = np.asarray(content[key], dtype=np.float64)
     if content['fps_per_image'].shape != content['sensitivity'].shape:
-        raise ValueError(
+        raise InputError(
             f"{path}: {len(content['fps_per_image'])} FP/image values but "
             f"{len(content['sensitivity'])} sensitivities")
     return content

@@ -24,6 +24,8 @@ import os.path as osp
 from collections import defaultdict
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
+from ..utils.errors import InputError
+
 DEFAULT_METRICS = ('coco/bbox_mAP_50', 'froc/CPM')
 DEFAULT_LOSSES = ('loss', )
 #: Short names for subplot titles.
@@ -60,7 +62,7 @@ def find_scalar_files(work_dir: str) -> List[str]:
     if osp.isfile(work_dir):
         return [work_dir]
     if not osp.isdir(work_dir):
-        raise FileNotFoundError(f'{work_dir}: no such file or directory')
+        raise InputError(f'{work_dir}: no such file or directory')
     for pattern in ('scalars.json', osp.join('vis_data', 'scalars.json')):
         if osp.isfile(osp.join(work_dir, pattern)):
             return [osp.join(work_dir, pattern)]
@@ -72,7 +74,7 @@ def find_scalar_files(work_dir: str) -> List[str]:
                 files.append(osp.join(vis_data, name))
                 break
     if not files:
-        raise FileNotFoundError(
+        raise InputError(
             f'{work_dir}: no <timestamp>/vis_data/scalars.json in it; is '
             f'this an mmengine work dir (visualizer with LocalVisBackend)?')
     return files
@@ -88,7 +90,7 @@ def _read_lines(path: str) -> List[dict]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as e:
-                raise ValueError(f'{path}:{number}: not a JSON object '
+                raise InputError(f'{path}:{number}: not a JSON object '
                                  f'({e.msg}): {line[:80]!r}') from None
             records.append({
                 k.split('/', 1)[1] if k.startswith(('train/', 'val/')) else k:
@@ -120,7 +122,7 @@ def load_history(work_dir: str) -> History:
         for record in _read_lines(path):
             if 'iter' in record:
                 if 'epoch' not in record:
-                    raise ValueError(
+                    raise InputError(
                         f'{path}: training line without "epoch" '
                         f'(iteration-based training?); only epoch-based '
                         f'logs are supported: {record}')

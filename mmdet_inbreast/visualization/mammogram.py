@@ -254,7 +254,7 @@ class ImageHits:
 
     @property
     def score(self) -> int:
-        """The ranking value: ``tp - fp``."""
+        """``tp - fp`` (boxes found minus false positives)."""
         return self.tp - self.fp
 
 
@@ -302,10 +302,11 @@ def rank_images(hits: Sequence[ImageHits],
                 names: Optional[Sequence[str]] = None) -> list[int]:
     """Order images from best to worst.
 
-    Ranking: ``tp - fp`` descending (boxes found minus false positives at
-    the score threshold), then ``missed`` ascending (a clean negative image
-    ranks above a positive image whose mass was missed without any false
-    positive), then by name (or index) for a stable order.
+    Ranking: fewer missed boxes first, then fewer false positives (at the
+    score threshold), then more boxes found, then by name (or index) for a
+    stable order. The worst image is thus the one that missed the most
+    masses, and among equal misses the one with the most false positives;
+    a clean negative ranks with the perfect positives, after them.
 
     Args:
         hits (Sequence[ImageHits]): One per image.
@@ -318,7 +319,13 @@ def rank_images(hits: Sequence[ImageHits],
         f'{i:09d}' for i in range(len(hits))
     ]
     return sorted(range(len(hits)),
-                  key=lambda i: (-hits[i].score, hits[i].missed, names[i]))
+                  key=lambda i: (hits[i].missed, hits[i].fp, -hits[i].tp,
+                                 names[i]))
+
+
+def is_failure(hits: ImageHits) -> bool:
+    """Whether an image has a missed box or a false positive."""
+    return hits.missed > 0 or hits.fp > 0
 
 
 def _read_rgb(image: Union[np.ndarray, str]) -> np.ndarray:
@@ -351,11 +358,14 @@ def contact_sheet(images: Sequence[Union[np.ndarray, str]],
                   num: int = 4,
                   tile_size: int = 320) -> np.ndarray:
     """A grid of the ``num`` best images (top row) and the ``num`` worst
-    (bottom row), ranked by :func:`rank_images`.
+    failures (bottom row), ranked by :func:`rank_images`.
 
-    With fewer than ``2 * num`` images the rows do not overlap: the best
-    row takes the first half of the ranking, the worst row the rest.
-    Each tile is captioned ``name  tp/num_gt found, fp FP``.
+    The worst row holds only failures (:func:`is_failure`: a missed box or
+    a false positive), worst first: most missed boxes, then most false
+    positives. When no image fails, the row says so in words instead of
+    showing images that did nothing wrong. The best row takes the top of
+    the ranking among the images not in the worst row, so no image shows
+    twice. Each tile is captioned ``name  tp/num_gt found, fp FP``.
 
     Args:
         images (Sequence[np.ndarray | str]): Rendered RGB ``uint8`` images
@@ -368,8 +378,8 @@ def contact_sheet(images: Sequence[Union[np.ndarray, str]],
         tile_size (int): Tile side in pixels. Defaults to 320.
 
     Returns:
-        np.ndarray: (2 * (tile_size + caption), cols * tile_size + label,
-        3) RGB ``uint8``, ``cols = min(num, ceil(len(images) / 2))``.
+        np.ndarray: (2 * (tile_size + caption), label + cols * tile_size,
+        3) RGB ``uint8``, ``cols`` the longer row (at least 1).
 
     Raises:
         ValueError: If the sequences differ in length or are empty.
@@ -380,9 +390,8 @@ def contact_sheet(images: Sequence[Union[np.ndarray, str]],
     if not images:
         raise ValueError('contact_sheet needs at least one image')
     order = rank_images(hits, names)
-    n_best = min(num, (len(order) + 1) // 2)
-    best = order[:n_best]
-    worst = order[n_best:][::-1][:num]  # worst first
+    worst = [i for i in order[::-1] if is_failure(hits[i])][:num]
+    best = [i for i in order if i not in worst][:num]
     caption = max(16, tile_size // 14)
     label_w = caption * 4
     row_h = tile_size + caption
@@ -401,6 +410,10 @@ def contact_sheet(images: Sequence[Union[np.ndarray, str]],
             h = hits[i]
             texts.append(f'{names[i]}  {h.tp}/{h.num_gt} found, {h.fp} FP')
             positions.append((x0 + 4, y0 + 2))
+    if not worst:
+        texts.append(f'no failures: all {len(images)} images have every box '
+                     'found and no false positive')
+        positions.append((label_w + 4, row_h + caption + tile_size // 2))
     vis = _visualizer()
     vis.set_image(sheet)
     vis.draw_texts(texts, np.asarray(positions, dtype=np.float64),

@@ -4,6 +4,7 @@ import pytest
 
 from mmdet_inbreast.anchors.io import BoxSet, config_snippet, load_boxes_csv
 from mmdet_inbreast.anchors.iou import anchor_shapes
+from mmdet_inbreast.utils.errors import InputError
 
 
 def write(path, text: str) -> str:
@@ -53,7 +54,7 @@ def test_load_errors_name_file_and_line(tmp_path, text, match):
 
 
 def test_load_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match='no such box CSV'):
+    with pytest.raises(InputError, match='no such box CSV'):
         load_boxes_csv(str(tmp_path / 'nope.csv'))
 
 

@@ -4,6 +4,7 @@ visualisation. An untrained, tiny R18 RetinaNet on the 1/16-scale synthetic
 release; score_thr 0 so that it predicts boxes."""
 import json
 import os
+import os.path as osp
 import shutil
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from mmdet_inbreast.apis import (check_dicom_header,
                                  dicom_inference_pipeline_cfg,
                                  find_dicom_files, infer_dicoms,
                                  init_inbreast_detector, load_split_infos,
-                                 predict_dicom, visualize_split)
+                                 output_names, predict_dicom,
+                                 visualize_split)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -193,25 +195,74 @@ def test_find_dicom_files(tiny, tmp_path):
 
 def test_infer_dicoms_skips_bad_files(tiny, tmp_path):
     model = init_inbreast_detector(tiny['configs'][False], tiny['ckpt'])
-    good = tiny['images'][0].dicom_path
-    bad = tmp_path / 'truncated.dcm'
-    data = Path(good).read_bytes()
+    src = tiny['images'][0].dicom_path
+    inp = tmp_path / 'in'
+    inp.mkdir()
+    good = str(inp / Path(src).name)
+    shutil.copy(src, good)
+    bad = inp / 'truncated.dcm'
+    data = Path(src).read_bytes()
     bad.write_bytes(data[:len(data) - 1000])
     out = tmp_path / 'out'
     report = infer_dicoms(model, [str(bad), good], str(out), score_thr=0.0)
     assert list(report.skipped) == [str(bad)]
     assert 'truncated' in report.skipped[str(bad)]
     assert [r['file'] for r in report.written] == [good]
-    stem = Path(good).stem
-    record = json.loads((out / f'{stem}.json').read_text())
+    name = Path(good).name  # extension kept: <name>.dcm.json
+    record = json.loads((out / f'{name}.json').read_text())
+    assert record['file'] == good
     assert record['size'] == dict(width=tiny['images'][0].width,
                                   height=tiny['images'][0].height)
     assert len(record['boxes']) == len(record['scores']) == len(
         record['labels']) > 0
     assert set(record['label_names']) == {'mass'}
-    assert (out / f'{stem}.png').stat().st_size > 500
+    assert record['modality'] == 'MG'
+    assert (out / f'{name}.png').stat().st_size > 500
     summary = json.loads((out / 'infer_report.json').read_text())
     assert list(summary['skipped']) == [str(bad)]
+    assert summary['written'][0]['json'] == str(out / f'{name}.json')
+
+
+def test_output_names_unique(tmp_path):
+    d = tmp_path / 'in'
+    assert output_names([str(d / 'a'), str(d / 'a.dcm'), str(d / 'a.dicom'),
+                         str(d / 'sub' / 'a.dcm'), str(d / 'a.dcm')]) == {
+        str(d / 'a'): 'a', str(d / 'a.dcm'): 'a.dcm',
+        str(d / 'a.dicom'): 'a.dicom',
+        str(d / 'sub' / 'a.dcm'): osp.join('sub', 'a.dcm')}
+    assert output_names([str(d / 'x.dcm')]) == {str(d / 'x.dcm'): 'x.dcm'}
+    assert output_names([]) == {}
+
+
+def test_infer_dicoms_same_stem_distinct_outputs(tiny, tmp_path):
+    """``a``, ``a.dcm`` and ``a.dicom`` (different images) write three JSON
+    and three PNG files, and the report points each at its own."""
+    model = init_inbreast_detector(tiny['configs'][False], tiny['ckpt'])
+    inp = tmp_path / 'in'
+    inp.mkdir()
+    sources = [i.dicom_path for i in tiny['images']]
+    for name, src in zip(('a', 'a.dcm', 'a.dicom'), sources):
+        shutil.copy(src, inp / name)
+    files = find_dicom_files(str(inp))
+    assert [Path(f).name for f in files] == ['a', 'a.dcm', 'a.dicom']
+    out = tmp_path / 'out'
+    report = infer_dicoms(model, files, str(out), score_thr=0.0,
+                          max_size=64)
+    assert not report.skipped
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ['a.json', 'a.png', 'a.dcm.json', 'a.dcm.png', 'a.dicom.json',
+         'a.dicom.png', 'infer_report.json'])
+    for r, img in zip(report.written, tiny['images']):
+        record = json.loads(Path(r['json']).read_text())
+        assert record['file'] == r['file']
+        assert Path(r['json']).name == Path(r['file']).name + '.json'
+        assert Path(r['png']).name == Path(r['file']).name + '.png'
+        # Each JSON holds its own image's predictions.
+        assert record['size'] == dict(width=img.width, height=img.height)
+        assert record['boxes'] == [[round(float(v), 3) for v in b]
+                                   for b in predict_dicom(model, r['file'])
+                                   .bboxes]
+    assert len({r['json'] for r in report.written}) == 3
 
 
 def test_score_thr_lowers_model_threshold(tiny):
@@ -238,8 +289,9 @@ def test_visualize_split(tiny, tmp_path):
     assert [r['rank'] for r in rows] == [1, 2, 3]
     assert sum(r['num_gt'] for r in rows) == sum(
         len(i.mass_boxes) for i in tiny['images'])
-    scores = [r['tp'] - r['fp'] for r in rows]
-    assert scores == sorted(scores, reverse=True)
+    # Best first: fewer missed boxes, then fewer false positives.
+    keys = [(r['missed'], r['fp']) for r in rows]
+    assert keys == sorted(keys)
     import cv2
     for r in rows:
         img = cv2.imread(r['png'])

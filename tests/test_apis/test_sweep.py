@@ -295,6 +295,7 @@ def test_plan_checks(tmp_path):
     assert collect_row(runs[0])['status'] == 'not run'
 
 
+@pytest.mark.slow
 def test_sweep_tool_dry_run(tmp_path):
     """tools/sweep.py --dry-run on the real variant configs."""
     configs = sorted(str(p) for p in (REPO / 'configs' / 'variants').glob(

@@ -120,3 +120,44 @@ def test_write_png16(tmp_path):
     np.testing.assert_array_equal(back, [[0, 1], [16383, 3]])
     with pytest.raises(ValueError, match='does not fit a 16-bit PNG'):
         write_png16(str(tmp_path / 'n.png'), np.array([[-5.0]]))
+
+
+def test_bad_files_skipped_and_listed(synthetic_release, tmp_path):
+    """A file the scan refuses and a file that fails to decode are left
+    out of ``images``, named in ``info.skipped``; the export goes on."""
+    import shutil
+    from unittest import mock
+
+    import pydicom
+
+    from mmdet_inbreast.datasets import coco_export
+    src, images = synthetic_release
+    root = tmp_path / 'INbreast Release 1.0'
+    shutil.copytree(src, root)
+    ct, bad = images[0], images[5]
+    ct_path = str(root / 'AllDICOMs' / osp.basename(ct.dicom_path))
+    ds = pydicom.dcmread(ct_path)
+    ds.Modality = 'CT'
+    ds.save_as(ct_path)
+    real = coco_export.read_dicom_pixels
+
+    def fails_once(path, *args):
+        if bad.file_name in path:  # broken after the scan
+            raise coco_export.DicomError(f'{path}: cannot decode pixel data')
+        return real(path, *args)
+
+    out = tmp_path / 'c.json'
+    with mock.patch.object(coco_export, 'read_dicom_pixels', fails_once):
+        coco = export_coco(str(root), str(out), png_dir=str(tmp_path / 'png'))
+    ids = {i['id'] for i in coco['images']}
+    assert len(ids) == 20
+    assert int(ct.file_name) not in ids and int(bad.file_name) not in ids
+    skipped = {s['file_name']: s for s in coco['info']['skipped']}
+    assert set(skipped) == {ct.file_name, bad.file_name}
+    assert skipped[ct.file_name]['reason'] == 'not a mammogram (Modality)'
+    assert "Modality 'CT'" in skipped[ct.file_name]['error']
+    assert skipped[bad.file_name]['reason'] == 'pixels not decodable'
+    assert not osp.exists(tmp_path / 'png' / f'{bad.file_name}.png')
+    assert len(list((tmp_path / 'png').glob('*.png'))) == 20
+    with open(out) as f:
+        assert json.load(f)['info']['skipped'] == coco['info']['skipped']

@@ -13,21 +13,22 @@ from conftest import (P1, breast_pixels, lobulated, osirix_xml, write_dicom)
 from mmengine.registry import init_default_scope
 
 import mmdet_inbreast  # noqa: F401  (registration)
-import mmdet_inbreast.datasets.inbreast as inbreast_module
+import mmdet_inbreast.datasets.base_mammo as base_module
 from mmdet_inbreast.datasets import INbreastDataset
-from mmdet_inbreast.datasets.release import ReleaseError
+from mmdet_inbreast.datasets.inbreast_release import ReleaseError
+from mmdet_inbreast.utils.errors import InputError
 
 PYDICOM_FILES = osp.join(osp.dirname(pydicom.data.__file__), 'test_files')
 DATA_KEYS = {'img_path', 'img_id', 'file_name', 'patient_id', 'laterality',
-             'view', 'birads', 'birads_category', 'acr', 'height', 'width',
-             'instances', 'sample_idx'}
+             'view', 'birads', 'birads_category', 'density', 'acr',
+             'height', 'width', 'source', 'instances', 'sample_idx'}
 
 
 @pytest.fixture
 def summaries(monkeypatch):
     """The lines the dataset logs while it is built."""
     lines = []
-    monkeypatch.setattr(inbreast_module, 'print_log',
+    monkeypatch.setattr(base_module, 'print_log',
                         lambda msg, logger=None, **kw: lines.append(msg))
     return lines
 
@@ -74,8 +75,10 @@ def test_data_infos_handmade(handmade_release, summaries):
     first, *rest = summaries[0].splitlines()
     assert first == (f'INbreastDataset({h.root!r}, split=all): 5 images '
                      'listed, 5 read, 2 negative, 0 skipped, 4 masses, '
-                     '2 patients')
-    assert rest == ["unknown ROI names (not used): 'nodule' x1"]
+                     '2 patients, 2 point ROIs (2 calcification), 1 unknown '
+                     "ROI names ('nodule' x1)")
+    assert rest == ["unknown ROI name 'nodule' (not used) in 1 file(s): "
+                    f"{h.xml_path('22678622')}"]
     assert ds.scan_report.unknown_names == {'nodule': 1}
 
 
@@ -148,40 +151,63 @@ def _cut_pixels(h, key):
         data = f.read()
     with open(path, 'wb') as f:
         f.write(data[:-1000])
-    return path, 'truncated, copy it again'
+    return path, 'truncated or its Rows/Columns are wrong', 'unusable DICOM'
 
 
 def _no_pixels(h, key):
     shutil.copy(osp.join(PYDICOM_FILES, 'rtplan.dcm'), h.dicom_paths[key])
-    return h.dicom_paths[key], 'no pixel data'
+    return h.dicom_paths[key], 'no pixel data', 'unusable DICOM'
+
+
+def _as_mammogram(src, dst):
+    """A pydicom test file relabelled Modality MG, so that what is tested
+    is not the modality."""
+    ds = pydicom.dcmread(src)
+    ds.Modality = 'MG'
+    ds.save_as(dst)
 
 
 def _compressed(h, key):
-    from pydicom.pixels import get_decoder
-    src = osp.join(PYDICOM_FILES, 'MR_small_jpeg_ls_lossless.dcm')
-    ts = pydicom.dcmread(src, stop_before_pixels=True).file_meta.\
-        TransferSyntaxUID
-    if get_decoder(ts).is_available:
-        pytest.skip('a JPEG-LS decoder is installed')
-    shutil.copy(src, h.dicom_paths[key])
-    return h.dicom_paths[key], 'no decoder installed'
+    """12-bit lossy JPEG that no installed decoder decodes."""
+    _as_mammogram(osp.join(PYDICOM_FILES, 'JPEG-lossy.dcm'),
+                  h.dicom_paths[key])
+    try:
+        pydicom.dcmread(h.dicom_paths[key]).pixel_array
+    except Exception:
+        return (h.dicom_paths[key], 'pip install python-gdcm',
+                'compressed, no working decoder')
+    pytest.skip('an installed decoder decodes JPEG-lossy.dcm')
 
 
 def _three_d(h, key):
     write_dicom(h.dicom_paths[key], np.stack([breast_pixels(120, 96)] * 3))
-    return h.dicom_paths[key], '3 frames (3-D or multi-frame data'
+    return (h.dicom_paths[key], '3 frames (3-D or multi-frame data',
+            'unusable DICOM')
 
 
 def _bit_depth(h, key):
     write_dicom(h.dicom_paths[key],
                 breast_pixels(120, 96).astype(np.uint32), bits_stored=32)
-    return h.dicom_paths[key], 'BitsAllocated=32'
+    return h.dicom_paths[key], 'BitsAllocated=32', 'unusable DICOM'
 
 
 def _colour(h, key):
-    shutil.copy(osp.join(PYDICOM_FILES, 'SC_rgb_small_odd.dcm'),
-                h.dicom_paths[key])
-    return h.dicom_paths[key], '3-sample RGB image'
+    _as_mammogram(osp.join(PYDICOM_FILES, 'SC_rgb_small_odd.dcm'),
+                  h.dicom_paths[key])
+    return h.dicom_paths[key], '3-sample RGB image', 'unusable DICOM'
+
+
+def _ct(h, key):
+    shutil.copy(osp.join(PYDICOM_FILES, 'CT_small.dcm'), h.dicom_paths[key])
+    return (h.dicom_paths[key], "Modality 'CT' (CT Image Storage) is not a "
+            'mammogram', 'not a mammogram (Modality)')
+
+
+def _swapped(h, key):
+    write_dicom(h.dicom_paths[key], breast_pixels(120, 96).T.copy())
+    return (h.xml_path(key), 'ImageHeight x ImageWidth = 120 x 96 but '
+            f'{h.dicom_paths[key]} has Rows x Columns = 96 x 120; Rows and '
+            'Columns are swapped', 'unusable XML')
 
 
 def _xml_text(text):
@@ -194,37 +220,37 @@ def _xml_text(text):
 
 def _malformed_xml(h, key):
     path, _ = _xml_text('<plist version="1.0"><dict><key>Images')(h, key)
-    return path, 'not a readable plist XML'
+    return path, 'not a readable plist XML', 'unusable XML'
 
 
 def _non_plist_xml(h, key):
     path, _ = _xml_text('<?xml version="1.0"?><annotation><object><name>'
                         'mass</name><bndbox/></object></annotation>')(h, key)
-    return path, "plist has no 'Images' array"
+    return path, "plist has no 'Images' array", 'unusable XML'
 
 
 def _entities(h, key):
     from test_release import BILLION_LAUGHS
     path, _ = _xml_text(BILLION_LAUGHS)(h, key)
-    return path, 'declares entities'
+    return path, 'declares entities', 'unusable XML'
 
 
 def _outside(h, key):
     path, _ = _xml_text(osirix_xml(
         [('Mass', lobulated(30, 30, 9, 9)),
          ('Mass', [[50, 50], [60, 50], [300.25, 70]])], 120, 96))(h, key)
-    return path, 'Point_px (300.25, 70) outside the 96 x 120'
+    return path, 'Point_px (300.25, 70) outside the 96 x 120', 'unusable XML'
 
 
 def _count(h, key):
     path, _ = _xml_text(osirix_xml([('Mass', lobulated(30, 30, 9, 9, 20))],
                                    120, 96, num_points={0: 21}))(h, key)
-    return path, 'declares NumberOfPoints=21 but has 20'
+    return path, 'declares NumberOfPoints=21 but has 20', 'unusable XML'
 
 
 @pytest.mark.parametrize('breaker', [
     _cut_pixels, _no_pixels, _compressed, _three_d, _bit_depth, _colour,
-    _malformed_xml, _non_plist_xml, _entities, _outside, _count
+    _ct, _swapped, _malformed_xml, _non_plist_xml, _entities, _outside, _count
 ], ids=lambda f: f.__name__.strip('_'))
 def test_broken_file_skipped_or_raised(handmade_release, summaries,
                                        breaker):
@@ -232,22 +258,27 @@ def test_broken_file_skipped_or_raised(handmade_release, summaries,
     file and the fix; strict: the same error raises."""
     h = handmade_release
     key = '22678646'
-    path, fragment = breaker(h, key)
+    path, fragment, reason = breaker(h, key)
     ds = build(h.root)
     kept = [ds.get_data_info(i)['file_name'] for i in range(len(ds))]
     assert kept == [k for k in h.keys if k != key]
     # Nothing else lost: the other boxes are all there.
     assert sum(len(ds.get_data_info(i)['instances'])
                for i in range(len(ds))) == 2
-    assert ds.scan_report.skipped == {'unreadable file': [key]}
+    assert ds.scan_report.skipped == {reason: [key]}
     error = ds.scan_report.errors[key]
     assert error.startswith(path + ': ') and fragment in error
     text = summaries[0]
-    assert (f'5 images listed, 4 read, 2 negative, 1 skipped (1 unreadable '
-            f'file: {key}), 2 masses, 2 patients') in text
+    assert (f'5 images listed, 4 read, 2 negative, 1 skipped (1 {reason}: '
+            f'{key}), 2 masses, 2 patients') in text
     assert f'skipped {key}: {error}' in text
-    with pytest.raises(ReleaseError) as e:
-        build(h.root, strict=True)
+    # strict (on a split of that image alone: 22678622's unknown ROI name
+    # would raise first): the same error raises.
+    os.makedirs(osp.join(h.root, 'splits'), exist_ok=True)
+    with open(osp.join(h.root, 'splits', 'one.txt'), 'w') as f:
+        f.write(f'{key}\n')
+    with pytest.raises(InputError) as e:
+        build(h.root, ann_file='splits/one.txt', strict=True)
     assert str(e.value) == error
 
 

@@ -3,15 +3,14 @@ resuming a run through tools/train.py."""
 import copy
 import glob
 import importlib
-import json
+import io
 import os
 import os.path as osp
 import pickle
-import runpy
+import re
 import shutil
-import sys
 import uuid
-from unittest import mock
+import zipfile
 
 import numpy as np
 import pytest
@@ -24,87 +23,15 @@ from mmengine.runner.checkpoint import (CheckpointLoader, _load_checkpoint,
                                         load_checkpoint)
 
 import mmdet_inbreast  # noqa: F401  (registers the safe loader)
-from mmdet_inbreast.engine.checkpoint import (_history_buffer_getattr,
+from mmdet_inbreast.engine.checkpoint import (CheckpointError,
+                                              CheckpointRefusedError,
+                                              _history_buffer_getattr,
+                                              checkpoint_file_problem,
                                               load_from_local_safe,
                                               safe_torch_load)
-from mmdet_inbreast.utils import set_data_root
+from mmdet_inbreast.utils import InputError
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-@pytest.fixture(scope='module', autouse=True)
-def _one_thread():
-    """One intra-op thread: on a small shared CPU, two OpenMP threads make
-    a RetinaNet-R18 step ~10x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-# --------------------------------------------------------- a tiny real run
-@pytest.fixture(scope='module')
-def tiny_config(synthetic_release, tmp_path_factory):
-    """configs/demo/retina_demo_patch.py cut down and written to a file:
-    RetinaNet-R18 on 64 x 64 crops of 2 positive and 2 negative images (one
-    repeat each), batch 2, 2 epochs of 2 iterations, seed 0, no validation,
-    a checkpoint every epoch.
-
-    One non-persistent loader worker: mmengine seeds it with the run's
-    seed at every epoch, so the crops of an epoch do not depend on what
-    ran before. With ``num_workers=0`` the crops come from the main
-    process' numpy generator, which a checkpoint does not hold, and a
-    resumed run would draw other crops than the uninterrupted one.
-    """
-    from mmdet_inbreast.datasets.release import scan_release
-    from mmdet_inbreast.datasets.stats import nonzero_stats
-    from mmdet_inbreast.datasets.transforms.loading import read_dicom_pixels
-    root, images = synthetic_release
-    keys = ([im.file_name for im in images if im.mass_boxes][:2]
-            + [im.file_name for im in images if not im.mass_boxes][:2])
-    tmp = tmp_path_factory.mktemp('ckpt')
-    (tmp / 'train.txt').write_text('\n'.join(keys) + '\n')
-    records, _ = scan_release(root, keys=keys)
-    stats = nonzero_stats(read_dicom_pixels(r.img_path)[0] for r in records)
-    (tmp / 'stats.json').write_text(json.dumps(stats))
-
-    cfg = Config.fromfile(osp.join(REPO, 'configs/demo/retina_demo_patch.py'))
-    set_data_root(cfg, root, str(tmp / 'stats.json'))
-    ds = cfg.train_dataloader.dataset
-    ds.pos_times, ds.neg_times = 1, 1
-    ds.dataset.ann_file = str(tmp / 'train.txt')
-    ds.dataset.pipeline[2].crop_size = (64, 64)
-    cfg.train_dataloader.update(batch_size=2, num_workers=1,
-                                persistent_workers=False)
-    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2,
-                         val_interval=100)
-    for k in ('val', 'test'):
-        cfg[f'{k}_cfg'] = cfg[f'{k}_dataloader'] = cfg[f'{k}_evaluator'] = None
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1,
-                                        max_keep_ckpts=-1)
-    cfg.randomness = dict(seed=0)
-    path = str(tmp / 'tiny_retina.py')
-    cfg.dump(path)
-    return path
-
-
-def _train_py(*args):
-    """Run tools/train.py in this process with ``args``."""
-    argv = ['tools/train.py', *args, '--cfg-options',
-            f'experiment_name=run_{uuid.uuid4().hex[:8]}']
-    with mock.patch.object(sys, 'argv', argv), \
-            mock.patch.dict(os.environ):
-        runpy.run_path(osp.join(REPO, 'tools/train.py'), run_name='__main__')
-
-
-@pytest.fixture(scope='module')
-def run_a(tiny_config, tmp_path_factory):
-    """Two epochs without interruption; returns the work dir."""
-    work_dir = str(tmp_path_factory.mktemp('run_a'))
-    _train_py(tiny_config, '--work-dir', work_dir)
-    assert sorted(f for f in os.listdir(work_dir) if f.endswith('.pth')) == [
-        'epoch_1.pth', 'epoch_2.pth']
-    return work_dir
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 def _assert_same_tensors(a, b, path=''):
@@ -123,7 +50,8 @@ def _assert_same_tensors(a, b, path=''):
         assert a == b, path
 
 
-def test_resume_equivalence(run_a, tiny_config, tmp_path):
+@pytest.mark.slow
+def test_resume_equivalence(run_a, tiny_config, train_py, tmp_path):
     """1 epoch, then ``tools/train.py --resume`` to epoch 2, gives exactly
     the weights (and optimizer state) of 2 epochs in one go."""
     work_dir = str(tmp_path / 'run_b')
@@ -131,7 +59,7 @@ def test_resume_equivalence(run_a, tiny_config, tmp_path):
     shutil.copy(osp.join(run_a, 'epoch_1.pth'), work_dir)
     with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
         f.write(osp.join(work_dir, 'epoch_1.pth'))
-    _train_py(tiny_config, '--work-dir', work_dir, '--resume')
+    train_py(tiny_config, '--work-dir', work_dir, '--resume')
     # It did resume (a fresh 2-epoch run would match as well): epoch 2 only.
     log = open(glob.glob(osp.join(work_dir, '*', '*.log'))[0]).read()
     assert 'resumed epoch: 1, iter: 2' in log
@@ -167,6 +95,7 @@ def _types(obj, found=None):
     return found
 
 
+@pytest.mark.slow
 def test_plain_torch_load_refuses_mmengine_checkpoints(run_a):
     """The reason for the module: torch's default weights_only=True load
     fails on mmengine's own checkpoints."""
@@ -174,6 +103,7 @@ def test_plain_torch_load_refuses_mmengine_checkpoints(run_a):
         torch.load(osp.join(run_a, 'epoch_1.pth'))
 
 
+@pytest.mark.slow
 def test_load_checkpoint_paths(run_a, tiny_config):
     path = osp.join(run_a, 'epoch_1.pth')
     assert CheckpointLoader._get_checkpoint_loader(path) is \
@@ -200,6 +130,7 @@ def test_load_checkpoint_paths(run_a, tiny_config):
     _assert_same_tensors(model.state_dict(), ckpt['state_dict'])
 
 
+@pytest.mark.slow
 def test_numpy1_checkpoint_loads(run_a, tmp_path):
     """A checkpoint written under numpy < 2 names numpy.core.multiarray.*
     (the same functions numpy 2 calls numpy._core.multiarray.*)."""
@@ -226,6 +157,7 @@ def test_numpy1_checkpoint_loads(run_a, tmp_path):
         ref['message_hub']['log_scalars']['train/loss'].data[0])
 
 
+@pytest.mark.slow
 def test_runner_load_from(run_a, tiny_config, tmp_path):
     cfg = Config.fromfile(tiny_config)
     cfg.work_dir = str(tmp_path)
@@ -288,6 +220,7 @@ def test_os_system_payload_is_refused(tmp_path, sentinel):
     os.remove(sentinel)
 
 
+@pytest.mark.slow
 def test_runner_load_from_refuses_payload(tmp_path, sentinel, run_a,
                                           tiny_config):
     ckpt = safe_torch_load(osp.join(run_a, 'epoch_1.pth'))
@@ -347,6 +280,7 @@ def test_statistics_methods_cannot_widen_getattr(tmp_path):
     """A HistoryBuffer whose pickled state registers '__init__' as a
     statistics method must not make getattr(HistoryBuffer, '__init__')
     loadable, nor change HistoryBuffer for the rest of the process."""
+    HistoryBuffer()  # registers the default methods, as any run does first
     saved = dict(HistoryBuffer._statistics_methods)
     poison = _Reduce(HistoryBuffer, (), state=dict(
         _max_length=1, _log_history=np.zeros(1), _count_history=np.ones(1),
@@ -368,6 +302,7 @@ def test_statistics_methods_cannot_widen_getattr(tmp_path):
         HistoryBuffer._statistics_methods.update(saved)
 
 
+@pytest.mark.slow
 def test_global_allowlist_unchanged(run_a, tmp_path):
     original = torch.serialization.get_safe_globals()
     good = osp.join(run_a, 'epoch_1.pth')
@@ -391,3 +326,105 @@ def test_global_allowlist_unchanged(run_a, tmp_path):
     finally:
         torch.serialization.clear_safe_globals()
         torch.serialization.add_safe_globals(original)
+
+
+# ----------------------------------------- files that are not checkpoints
+def _truncated_zip(src, dst):
+    data = open(src, 'rb').read()
+    open(dst, 'wb').write(data[:len(data) // 2])
+    return len(data) // 2
+
+
+def _truncated_legacy(src, dst):
+    buf = io.BytesIO()
+    torch.save(safe_torch_load(src)['state_dict'], buf,
+               _use_new_zipfile_serialization=False)
+    data = buf.getvalue()
+    open(dst, 'wb').write(data[:len(data) - 100])
+    return len(data) - 100
+
+
+def _zip_of_images(src, dst):
+    with zipfile.ZipFile(dst, 'w') as z:
+        z.writestr('images/a.png', b'\x89PNG')
+    return os.path.getsize(dst)
+
+
+def _bit_flip(src, dst):
+    data = bytearray(open(src, 'rb').read())
+    with zipfile.ZipFile(src) as z:
+        info = [i for i in z.infolist() if '/data/' in i.filename][-1]
+    # The member's data follows its local header: 30 bytes, the name and
+    # an extra field whose length is at bytes 28-29.
+    extra = int.from_bytes(data[info.header_offset + 28:
+                                info.header_offset + 30], 'little')
+    start = info.header_offset + 30 + len(info.filename.encode()) + extra
+    data[start] ^= 0xFF
+    open(dst, 'wb').write(bytes(data))
+    return len(data)
+
+
+@pytest.mark.parametrize('kind,write,expected', [
+    ('empty', lambda src, dst: open(dst, 'wb').close() or 0,
+     r'not a checkpoint \(0 bytes\): the file is empty; give the \.pth'),
+    ('text', lambda src, dst: open(dst, 'w').write('epoch_1.pth\n'),
+     r"not a checkpoint \(12 bytes of text: 'epoch_1\.pth\\n'\.\.\.\); give"),
+    ('lfs', lambda src, dst: open(dst, 'w').write(
+        'version https://git-lfs.github.com/spec/v1\noid sha256:0\n'),
+     r'not a checkpoint \(\d+ bytes\): a Git LFS pointer; run "git lfs '
+     r'pull"'),
+    ('zip', _zip_of_images,
+     r'not a checkpoint \({n} bytes\): a zip archive without data\.pkl'),
+    ('truncated', _truncated_zip,
+     r'truncated \({n} bytes\); the save was interrupted'),
+    ('truncated_legacy', _truncated_legacy,
+     r'truncated \({n} bytes\); the save was interrupted'),
+    ('bit_flip', _bit_flip,
+     r'corrupt \({n} bytes\): .*/data/\d+ fails its CRC check; the file '
+     r'was damaged'),
+])
+def test_not_a_checkpoint_one_line(run_a, tmp_path, kind, write, expected):
+    """Empty, text, truncated and damaged files: one CheckpointError line
+    naming the file and its size, not a torch or pickle traceback."""
+    src = osp.join(run_a, 'epoch_1.pth')
+    dst = str(tmp_path / f'{kind}.pth')
+    n = write(src, dst)
+    pattern = '^' + re.escape(dst) + ': ' + expected.replace('{n}', str(n))
+    for load in (lambda: safe_torch_load(dst), lambda: _load_checkpoint(dst),
+                 lambda: load_checkpoint(torch.nn.Linear(2, 2), dst)):
+        with pytest.raises(CheckpointError, match=pattern) as e:
+            load()
+        assert isinstance(e.value, InputError)
+        assert not isinstance(e.value, pickle.UnpicklingError)
+        assert '\n' not in str(e.value)
+
+
+def test_missing_checkpoint(tmp_path):
+    with pytest.raises(CheckpointError,
+                       match=r'nope\.pth: no such checkpoint file'):
+        _load_checkpoint(str(tmp_path / 'nope.pth'))
+
+
+def test_refusal_is_one_line_input_error(tmp_path, sentinel):
+    evil = _save(tmp_path / 'evil.pth',
+                 _Reduce(os.system, (f'touch {sentinel}', )))
+    with pytest.raises(CheckpointRefusedError) as e:
+        _load_checkpoint(evil)
+    assert isinstance(e.value, InputError)
+    assert isinstance(e.value, pickle.UnpicklingError)
+    assert str(e.value).startswith(f'{evil}: refused to load')
+    assert '\n' not in str(e.value)
+    assert not osp.exists(sentinel)
+
+
+def test_file_problem_of_good_checkpoints(run_a, tmp_path):
+    good = osp.join(run_a, 'epoch_1.pth')
+    assert checkpoint_file_problem(good) is None
+    assert checkpoint_file_problem(good, deep=True) is None
+    legacy = str(tmp_path / 'legacy.pth')
+    torch.save(safe_torch_load(good)['state_dict'], legacy,
+               _use_new_zipfile_serialization=False)
+    assert checkpoint_file_problem(legacy, deep=True) is None
+    _assert_same_tensors(safe_torch_load(legacy),
+                         safe_torch_load(good)['state_dict'])
+    assert checkpoint_file_problem(str(tmp_path / 'none.pth')) == 'missing'

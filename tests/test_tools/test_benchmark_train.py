@@ -1,6 +1,7 @@
-"""tools/benchmark_train.py once on the CPU with tiny settings (a synthetic
+"""tools/analysis_tools/benchmark_train.py once on the CPU with tiny settings (a synthetic
 release written by the tool, random 64 x 64 inputs, 2 steps); the table's
 shape and the JSON are checked, never the timings."""
+import pytest
 import json
 import os
 import subprocess
@@ -10,11 +11,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_benchmark_train_tool_cpu(tmp_path):
     out = tmp_path / 'bench.json'
     env = dict(os.environ, PYTHONWARNINGS='ignore')
     result = subprocess.run(
-        [sys.executable, str(REPO / 'tools' / 'benchmark_train.py'),
+        [sys.executable, str(REPO / 'tools' / 'analysis_tools' / 'benchmark_train.py'),
          'configs/demo/retina_demo_patch.py', '--iters', '2', '--warmup',
          '1', '--data-iters', '2', '--synthetic-input', '64x64',
          '--batch-size', '2', '--synthetic-patients', '2',

@@ -50,6 +50,7 @@ def tool_release(tmp_path, monkeypatch, capsys):
     return root
 
 
+@pytest.mark.slow
 def test_split_and_stats_tools(tool_release):
     root = tool_release
     stdout = run_tool('split_patients.py', root, '--ratios', 0.5, 0.25, 0.25,
@@ -78,9 +79,9 @@ def test_split_and_stats_tools(tool_release):
             '0.25, 0.25]\n'
 
     # compute_stats on the train split, checked against NumPy.
-    out = root / 'splits' / 'train_stats.json'
+    out = root / 'splits' / 'train.stats.json'
     stdout = run_tool('compute_stats.py', root, '--split', 'splits/train.txt')
-    assert stdout.strip().endswith(f'-> {out}')
+    assert stdout.strip().endswith(f'(0 skipped) -> {out}')
     with open(out) as f:
         stats = json.load(f)
     pixels = [read_dicom_pixels(r.img_path)[0] for r in records
@@ -90,10 +91,48 @@ def test_split_and_stats_tools(tool_release):
     assert stats['num_pixels'] == ref.size
     assert stats['mean'] == pytest.approx(ref.mean(), rel=1e-9)
     assert stats['std'] == pytest.approx(ref.std(), rel=1e-9)
-    assert stats['split'] == str(root / 'splits' / 'train.txt')
+    assert stats['split_file'] == 'splits/train.txt'
     assert stats['command'] == (f'python tools/compute_stats.py "{root}" '
                                 '--split splits/train.txt')
     assert f"mean {stats['mean']:.4f}  std {stats['std']:.4f}" in stdout
+
+
+@pytest.mark.slow
+def test_compute_stats_never_clobbers_another_split(tool_release):
+    """The command that used to overwrite splits/train_stats.json (every
+    config's statistics) with a ratio split's numbers now writes beside
+    that split, and --out at another split's file is refused."""
+    from mmdet_inbreast.datasets.splits import write_split
+    root = tool_release
+    records, _ = scan_release(str(root))
+    keys = [r.file_name for r in records]
+    write_split(str(root / 'splits' / 'train.txt'), keys[::2])
+    write_split(str(root / 'splits' / 'ratio8-2' / 'train.txt'), keys[1::2])
+    run_tool('compute_stats.py', root, '--split', 'splits/train.txt')
+    main = root / 'splits' / 'train.stats.json'
+    before = main.read_bytes()
+
+    run_tool('compute_stats.py', root, '--split', 'splits/ratio8-2/train.txt')
+    assert main.read_bytes() == before
+    other = json.loads((root / 'splits' / 'ratio8-2' /
+                        'train.stats.json').read_text())
+    assert other['split_file'] == 'splits/ratio8-2/train.txt'
+    assert other['mean'] != json.loads(before)['mean']
+
+    env = dict(os.environ, PYTHONWARNINGS='ignore')
+    result = subprocess.run(
+        [sys.executable, str(REPO / 'tools' / 'compute_stats.py'), str(root),
+         '--split', 'splits/ratio8-2/train.txt', '--out', str(main)],
+        cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f'error: --out {main}: the statistics of '
+                                    'splits/ratio8-2/train.txt belong beside')
+    assert main.read_bytes() == before
+    # --out at the split's own file is accepted.
+    own = root / 'splits' / 'ratio8-2' / 'train.stats.json'
+    run_tool('compute_stats.py', root, '--split', 'splits/ratio8-2/train.txt',
+             '--out', own)
+    assert main.read_bytes() == before
 
 
 def test_split_patients_folds(tool_release, tmp_path, monkeypatch, capsys):
@@ -102,22 +141,23 @@ def test_split_patients_folds(tool_release, tmp_path, monkeypatch, capsys):
     stdout = run_tool_here('split_patients.py', tool_release, '--folds', 3,
                            '--out-dir', tmp_path, monkeypatch=monkeypatch,
                            capsys=capsys)
-    assert [ln.split()[0] for ln in stdout.splitlines()[1:7]] == [
-        'fold0/train.txt', 'fold0/val.txt', 'fold1/train.txt',
-        'fold1/val.txt', 'fold2/train.txt', 'fold2/val.txt']
+    assert [ln.split()[0] for ln in stdout.splitlines()[1:10]] == [
+        f'fold{k}/{n}.txt' for k in range(3)
+        for n in ('train', 'val', 'test')]
     records, _ = scan_release(str(tool_release))
     all_keys = sorted(r.file_name for r in records)
-    vals = [read_split_file(str(tmp_path / f'fold{k}' / 'val.txt'))
-            for k in range(3)]
-    assert sorted(sum(vals, [])) == all_keys  # held-out parts partition
+    tests = [read_split_file(str(tmp_path / f'fold{k}' / 'test.txt'))
+             for k in range(3)]
+    assert sorted(sum(tests, [])) == all_keys  # held-out parts partition
     for k in range(3):
         train = read_split_file(str(tmp_path / f'fold{k}' / 'train.txt'))
-        assert sorted(train + vals[k]) == all_keys
+        val = read_split_file(str(tmp_path / f'fold{k}' / 'val.txt'))
+        assert sorted(train + val + tests[k]) == all_keys
 
 
 def test_benchmark_pipeline_tool(tmp_path, monkeypatch, capsys):
     out = tmp_path / 'bench.json'
-    stdout = run_tool_here('benchmark_pipeline.py', '--scale', 1 / 32,
+    stdout = run_tool_here('analysis_tools/benchmark_pipeline.py', '--scale', 1 / 32,
                            '--num-images', 2, '--repeats', 1, '--crop-size',
                            64, '--out', out, monkeypatch=monkeypatch,
                            capsys=capsys)
@@ -140,7 +180,7 @@ def test_benchmark_pipeline_tool(tmp_path, monkeypatch, capsys):
 
 
 def test_benchmark_format_table():
-    from mmdet_inbreast.datasets.benchmark import format_table, time_pipelines
+    from mmdet_inbreast.utils.benchmark.pipeline import format_table, time_pipelines
     results = dict(floor=dict(ms=20.0), project=dict(ms=30.0, shape=(3, 8, 8)),
                    naive=dict(ms=150.0, shape=(3, 8, 8)),
                    cached=dict(ms=10.0, shape=(3, 8, 8)))

@@ -37,6 +37,7 @@ def tiny_release(tmp_path_factory):
     return root, len(parts[0])
 
 
+@pytest.mark.slow
 def test_dist_train_two_cpu_processes(tiny_release, tmp_path):
     root, num_train = tiny_release
     assert num_train == 10

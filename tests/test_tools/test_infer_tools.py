@@ -21,6 +21,9 @@ import torch
 
 REPO = Path(__file__).resolve().parents[2]
 
+# Every test here starts a tool in a subprocess.
+pytestmark = pytest.mark.slow
+
 TINY_CONFIG = '''
 _base_ = '@REPO@/configs/retina_resized.py'
 model = dict(
@@ -139,9 +142,9 @@ def test_infer_tool(tiny, tmp_path):
     reference = dataset_predictions(tiny['config'], tiny['ckpt'],
                                     tiny['release'], tiny['stats'])
     for img in tiny['images']:
-        stem = Path(img.dicom_path).stem
-        record = json.loads((out / f'{stem}.json').read_text())
-        assert record['file'] == str(inp / f'{stem}.dcm')
+        name = Path(img.dicom_path).name  # <name>.dcm.json: unique names
+        record = json.loads((out / f'{name}.json').read_text())
+        assert record['file'] == str(inp / name)
         assert record['size'] == dict(width=img.width, height=img.height)
         assert record['box_format'].endswith('original-image pixels')
         boxes = np.asarray(record['boxes'])
@@ -151,7 +154,7 @@ def test_infer_tool(tiny, tmp_path):
         assert boxes.min() >= -1e-3
         assert boxes[:, [0, 2]].max() <= img.width + 1e-3
         assert boxes[:, [1, 3]].max() <= img.height + 1e-3
-        ref = reference[f'{stem}.dcm']
+        ref = reference[name]
         rh, rw = ref.metainfo['img_shape']
         assert boxes[:, 2].max() > rw + 1 or boxes[:, 3].max() > rh + 1
         # The same boxes as the dataset's test pipeline gives.
@@ -162,7 +165,7 @@ def test_infer_tool(tiny, tmp_path):
         np.testing.assert_allclose(
             record['scores'], ref.pred_instances.scores[order].numpy(),
             atol=1e-6)
-        png = out / f'{stem}.png'
+        png = out / f'{name}.png'
         import cv2
         overlay = cv2.imread(str(png))
         assert max(overlay.shape[:2]) == 128
@@ -178,14 +181,23 @@ def test_infer_tool(tiny, tmp_path):
                       *tiny['root_args'], '--any-modality',
                       '--no-overlay')
     assert '1 written, 3 skipped' in result.stdout
-    ct = json.loads((tmp_path / 'out2' / 'CT_small.json').read_text())
+    ct = json.loads((tmp_path / 'out2' / 'CT_small.dcm.json').read_text())
     assert ct['size'] == dict(width=128, height=128)
     assert ct['modality'] == 'CT'
-    assert not (tmp_path / 'out2' / 'CT_small.png').exists()
+    assert not (tmp_path / 'out2' / 'CT_small.dcm.png').exists()
     err = result.stderr
     assert 'rtplan.dcm: no pixel data' in err
     assert 'SC_rgb_small_odd.dcm: 3-sample RGB image' in err
     assert 'MR_truncated.dcm: cannot decode pixel data' in err
+
+    # No DICOM at all: one line, exit 2 (run_tool), no traceback.
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    result = run_tool('infer.py', tiny['config'], tiny['ckpt'], empty,
+                      *tiny['root_args'], ok=False)
+    assert result.returncode == 2
+    assert f'error: {empty}: no DICOM file found' in result.stderr
+    assert 'Traceback' not in result.stderr
 
 
 def test_visualize_tool(tiny, tmp_path):

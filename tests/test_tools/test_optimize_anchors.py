@@ -4,6 +4,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# Every test here starts the tool in a subprocess.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 
 BOXES = """file_name,x1,y1,x2,y2
@@ -16,6 +21,7 @@ c,700.0,20.0,1100.0,300.0
 """
 
 
+@pytest.mark.slow
 def test_optimize_anchors_tool(tmp_path):
     csv_path = tmp_path / 'boxes.csv'
     csv_path.write_text(BOXES)
@@ -61,6 +67,21 @@ def test_optimize_anchors_tool(tmp_path):
     assert (out / 'anchors.png').stat().st_size > 0
 
 
+@pytest.mark.slow
+def test_optimize_anchors_tool_bad_csv(tmp_path):
+    """A broken CSV ends in one line and exit 2, still without mmdet."""
+    csv_path = tmp_path / 'boxes.csv'
+    csv_path.write_text('file_name,x1,y1,x2,y2\na,10,10,5,20\n')
+    result = subprocess.run([
+        sys.executable, str(REPO / 'tools' / 'optimize_anchors.py'),
+        '--boxes', str(csv_path), '--out-dir', str(tmp_path / 'out')
+    ], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f'error: {csv_path}: line 2: box '
+                                    '[10.0, 10.0, 5.0, 20.0] is empty')
+
+
+@pytest.mark.slow
 def test_optimize_anchors_tool_from_config(tmp_path):
     from mmengine.config import Config
 
@@ -71,7 +92,12 @@ def test_optimize_anchors_tool_from_config(tmp_path):
     (data_root / 'splits').mkdir()
     (data_root / 'splits' / 'train.txt').write_text(''.join(f'{i.file_name}\n'
                                                             for i in images))
-    num_masses = sum(len(i.mass_boxes) for i in images)
+    # Only the training split's masses count: half the images.
+    train = images[::2]
+    (data_root / 'splits' / 'train.txt').write_text(''.join(
+        f'{i.file_name}\n' for i in train))
+    num_masses = sum(len(i.mass_boxes) for i in train)
+    assert num_masses < sum(len(i.mass_boxes) for i in images)
     out = tmp_path / 'anchors'
     result = subprocess.run([
         sys.executable,

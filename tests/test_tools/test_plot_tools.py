@@ -1,4 +1,4 @@
-"""Run tools/plot_froc.py, tools/plot_history.py and tools/benchmark_froc.py
+"""Run tools/plot_froc.py, tools/plot_history.py and tools/analysis_tools/benchmark_froc.py
 once each, in a subprocess, on tiny files."""
 import json
 import os
@@ -6,9 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from mmdet_inbreast.evaluation import FROCMetric
+
+# Every test here starts a tool in a subprocess.
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -114,7 +118,7 @@ def test_plot_history(tmp_path):
 
 
 def test_benchmark_froc():
-    stdout = run_tool('benchmark_froc.py', '--images', 20, '--preds', 10,
+    stdout = run_tool('analysis_tools/benchmark_froc.py', '--images', 20, '--preds', 10,
                       '--small-images', 8, '--small-preds', 5, '--bootstrap',
                       10, '--repeat', 1)
     assert 'vectorised, 20 images x 10 predictions:' in stdout

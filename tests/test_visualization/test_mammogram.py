@@ -5,7 +5,8 @@ import pytest
 
 from mmdet_inbreast.visualization import (GT_COLOR, PRED_COLOR, ImageHits,
                                           contact_sheet, downscale,
-                                          draw_boxes, image_hits, rank_images,
+                                          draw_boxes, image_hits, is_failure,
+                                          rank_images,
                                           render_mammogram, save_rgb,
                                           window_for_display)
 
@@ -152,47 +153,87 @@ def test_rank_images():
         ImageHits(tp=0, fp=3, missed=0, num_gt=0),  # 3 FP
         ImageHits(tp=0, fp=0, missed=0, num_gt=0),  # clean negative
         ImageHits(tp=2, fp=1, missed=0, num_gt=2),  # 2 found, 1 FP
+        ImageHits(tp=0, fp=1, missed=2, num_gt=2),  # 2 missed, 1 FP
     ]
-    names = ['a', 'b', 'c', 'd', 'e']
-    # tp - fp: 0, 1, -3, 0, 1; ties by fewer missed, then by name.
-    assert rank_images(hits, names) == [1, 4, 3, 0, 2]
-    assert rank_images(hits) == [1, 4, 3, 0, 2]
+    names = ['a', 'b', 'c', 'd', 'e', 'f']
+    # Missed ascending (0: b c d e; 1: a; 2: f), then FP ascending (b d: 0,
+    # e: 1, c: 3), then found descending (b before d).
+    assert rank_images(hits, names) == [1, 3, 4, 2, 0, 5]
+    assert rank_images(hits) == [1, 3, 4, 2, 0, 5]
+    assert [is_failure(h) for h in hits] == [True, False, True, False, True,
+                                             True]
+
+
+def sheet_geometry(tile):
+    caption = max(16, tile // 14)
+    return caption, caption * 4
+
+
+def tile_color(sheet, tile, row, col):
+    caption, label_w = sheet_geometry(tile)
+    y = row * (tile + caption) + caption + tile // 2
+    x = label_w + col * tile + tile // 2
+    return tuple(int(v) for v in sheet[y, x])
 
 
 def test_contact_sheet(tmp_path):
     # Flat images of distinct colours identify the tiles.
     colors = [(200, 0, 0), (0, 200, 0), (0, 0, 200), (200, 200, 0),
-              (0, 200, 200)]
+              (0, 200, 200), (200, 0, 200)]
     images = [np.full((60, 40, 3), c, np.uint8) for c in colors]
     hits = [ImageHits(1, 0, 0, 1), ImageHits(0, 2, 0, 0),
             ImageHits(0, 0, 0, 0), ImageHits(2, 0, 0, 2),
-            ImageHits(0, 1, 1, 1)]
-    names = ['i0', 'i1', 'i2', 'i3', 'i4']
-    # Ranking: i3 (2), i0 (1), i2 (0), i4 (-1), i1 (-2).
+            ImageHits(0, 1, 1, 1), ImageHits(0, 0, 1, 1)]
+    names = ['i0', 'i1', 'i2', 'i3', 'i4', 'i5']
+    # Ranking: i3, i0, i2 (no failure), i1 (2 FP), i5 (1 missed), i4 (1
+    # missed, 1 FP). Worst row: i4, i5 (misses first, then FP).
     tile = 100
+    caption, label_w = sheet_geometry(tile)
     paths = [save_rgb(str(tmp_path / f'{n}.png'), im)
              for n, im in zip(names, images)]
     for source in (images, paths):  # arrays or saved files
         sheet = contact_sheet(source, hits, names, num=2, tile_size=tile)
-        caption = max(16, tile // 14)
-        label_w = caption * 4
         assert sheet.shape == (2 * (tile + caption), label_w + 2 * tile, 3)
-
-        def tile_color(row, col):
-            y = row * (tile + caption) + caption + tile // 2
-            x = label_w + col * tile + tile // 2
-            return tuple(int(v) for v in sheet[y, x])
-
-        assert tile_color(0, 0) == colors[3] and tile_color(0, 1) == colors[0]
-        # The worst row starts with the worst image.
-        assert tile_color(1, 0) == colors[1] and tile_color(1, 1) == colors[4]
+        assert tile_color(sheet, tile, 0, 0) == colors[3]
+        assert tile_color(sheet, tile, 0, 1) == colors[0]
+        assert tile_color(sheet, tile, 1, 0) == colors[4]
+        assert tile_color(sheet, tile, 1, 1) == colors[5]
         # Captions are written (dark text on the white bands).
         assert (sheet[:caption, label_w:] < 100).any()
-    # Fewer images than 2 * num: rows do not overlap.
-    sheet = contact_sheet(images[:3], hits[:3], names[:3], num=4,
-                          tile_size=tile)
-    assert sheet.shape[1] == label_w + 2 * tile
+    # num=3: the third worst is the image with false positives only, and
+    # the best row never repeats a worst image.
+    sheet = contact_sheet(images, hits, names, num=3, tile_size=tile)
+    assert [tile_color(sheet, tile, 1, c) for c in range(3)] == [
+        colors[4], colors[5], colors[1]]
+    assert [tile_color(sheet, tile, 0, c) for c in range(3)] == [
+        colors[3], colors[0], colors[2]]
     with pytest.raises(ValueError, match='2 images, 3 hits'):
         contact_sheet(images[:2], hits[:3], names[:3])
     with pytest.raises(ValueError, match='at least one'):
         contact_sheet([], [], [])
+
+
+def test_contact_sheet_without_failures():
+    # Every image perfect: no negative with 0 FP is shown as "worst"; the
+    # row holds a sentence instead (dark text on white), no image tile.
+    colors = [(200, 0, 0), (0, 200, 0), (0, 0, 200)]
+    images = [np.full((60, 40, 3), c, np.uint8) for c in colors]
+    hits = [ImageHits(1, 0, 0, 1), ImageHits(0, 0, 0, 0),
+            ImageHits(2, 0, 0, 2)]
+    tile = 100
+    caption, label_w = sheet_geometry(tile)
+    sheet = contact_sheet(images, hits, ['a', 'b', 'c'], num=4,
+                          tile_size=tile)
+    assert sheet.shape == (2 * (tile + caption), label_w + 3 * tile, 3)
+    assert [tile_color(sheet, tile, 0, c) for c in range(3)] == [
+        colors[2], colors[0], colors[1]]
+    worst_row = sheet[tile + caption:, label_w:]
+    for c in colors:  # no tile of any image in the bottom row
+        assert not np.all(worst_row == np.array(c, np.uint8), axis=2).any()
+    text = worst_row[caption:] < 100
+    assert text.any()  # the sentence
+    # The same sheet with one failure shows that image's tile instead.
+    hits[1] = ImageHits(0, 1, 0, 0)
+    sheet = contact_sheet(images, hits, ['a', 'b', 'c'], num=4,
+                          tile_size=tile)
+    assert tile_color(sheet, tile, 1, 0) == colors[1]

@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 
+from mmdet_inbreast.utils import InputError
 from mmdet_inbreast.visualization import (find_froc_json, find_scalar_files,
                                           froc_table, history_panels,
                                           history_table, load_froc_json,
@@ -130,10 +131,10 @@ def test_load_history_hierarchy_prefixes_and_timestamp_json(tmp_path):
 
 
 def test_load_history_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match='no such file'):
+    with pytest.raises(InputError, match='no such file'):
         load_history(str(tmp_path / 'missing'))
     (tmp_path / 'empty').mkdir()
-    with pytest.raises(FileNotFoundError, match='vis_data/scalars.json'):
+    with pytest.raises(InputError, match='vis_data/scalars.json'):
         load_history(str(tmp_path / 'empty'))
     bad = tmp_path / 'bad' / 'scalars.json'
     bad.parent.mkdir()
@@ -229,9 +230,9 @@ def test_find_and_load_froc_json(tmp_path):
     assert content['metrics']['CPM'] == 0.5
     assert content['fps_per_image'].dtype == np.float64
     (tmp_path / 'empty').mkdir()
-    with pytest.raises(FileNotFoundError, match=r'no \*\.froc\.json'):
+    with pytest.raises(InputError, match=r'no \*\.froc\.json'):
         find_froc_json(str(tmp_path / 'empty'))
-    with pytest.raises(FileNotFoundError, match='no such file'):
+    with pytest.raises(InputError, match='no such file'):
         find_froc_json(str(tmp_path / 'missing'))
     bad = tmp_path / 'bad.froc.json'
     bad.write_text(json.dumps({'metrics': {}}))

@@ -1,8 +1,12 @@
 # INbreast, read as the release ships (INbreastDataset), patient-grouped
-# splits written by tools/split_patients.py and zero-ignoring statistics
-# written by tools/compute_stats.py:
+# splits written by tools/split_patients.py (val and test hold other
+# patients than train) and zero-ignoring statistics of the training split,
+# written beside it (splits/train.stats.json, with the split's sha256):
 #   python tools/split_patients.py "data/INbreast Release 1.0" --ratios 0.7 0.1 0.2
 #   python tools/compute_stats.py "data/INbreast Release 1.0" --split splits/train.txt
+# StatsSplitCheckHook stops training when stats_file was not computed on
+# the training split (ann_file of train_dataloader), or when the best
+# checkpoint would be chosen on the test split.
 # Override the location with --cfg-options data_root=DIR [stats_file=FILE]
 # (tools/train.py and tools/test.py carry it into every dataset and pipeline).
 dataset_type = 'INbreastDataset'
@@ -73,3 +77,6 @@ val_evaluator = [
     dict(type='FROCMetric'),
 ]
 test_evaluator = val_evaluator
+
+# A config that sets its own custom_hooks lists this one again.
+custom_hooks = [dict(type='StatsSplitCheckHook')]

@@ -1,13 +1,15 @@
 """ZeroIgnoringNormalize: (x - mean) / std with non-zero-pixel statistics."""
 from __future__ import annotations
 
-import json
-import os.path as osp
+import math
 from typing import Optional
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmdet.registry import TRANSFORMS
+
+from ...utils.errors import InputError
+from ..stats import load_stats
 
 
 def load_norm_stats(stats_file: Optional[str] = None,
@@ -17,7 +19,8 @@ def load_norm_stats(stats_file: Optional[str] = None,
 
     Args:
         stats_file (str, optional): JSON written by ``tools/compute_stats.py``
-            with keys ``mean`` and ``std``.
+            (``<split>.stats.json``), read and validated by
+            :func:`~mmdet_inbreast.datasets.stats.load_stats`.
         mean (float, optional): Explicit mean; wins over the file.
         std (float, optional): Explicit std; wins over the file.
 
@@ -25,28 +28,23 @@ def load_norm_stats(stats_file: Optional[str] = None,
         tuple[float, float]: (mean, std) in raw pixel units.
 
     Raises:
-        FileNotFoundError: If ``stats_file`` is given but missing.
-        ValueError: If neither source gives both values, or std <= 0.
+        InputError: The file is missing or invalid (NaN, Infinity, std <= 0,
+            not a JSON object, truncated), neither source gives both values,
+            or an explicit value is not finite or std <= 0.
     """
     if (mean is None or std is None) and stats_file:
-        if not osp.isfile(stats_file):
-            raise FileNotFoundError(
-                f'{stats_file}: statistics file not found; write it with '
-                'python tools/compute_stats.py DATA_ROOT --split SPLIT_FILE '
-                f'--out {stats_file}')
-        with open(stats_file) as f:
-            stats = json.load(f)
-        try:
-            mean = float(stats['mean']) if mean is None else mean
-            std = float(stats['std']) if std is None else std
-        except KeyError as e:
-            raise ValueError(f'{stats_file}: no {e} key; expected the JSON '
-                             'of tools/compute_stats.py') from None
+        stats = load_stats(stats_file)
+        mean = stats['mean'] if mean is None else mean
+        std = stats['std'] if std is None else std
     if mean is None or std is None:
-        raise ValueError('zero-ignoring normalisation needs mean and std, or '
-                         'a stats_file from tools/compute_stats.py')
-    if not std > 0:
-        raise ValueError(f'std must be > 0, got {std}')
+        raise InputError('ZeroIgnoringNormalize needs mean and std, or a '
+                         'stats_file from tools/compute_stats.py')
+    if not math.isfinite(mean):
+        raise InputError(f'ZeroIgnoringNormalize: mean must be finite, got '
+                         f'{mean}')
+    if not (math.isfinite(std) and std > 0):
+        raise InputError(f'ZeroIgnoringNormalize: std must be > 0 and '
+                         f'finite, got {std}')
     return float(mean), float(std)
 
 
@@ -81,8 +79,9 @@ class ZeroIgnoringNormalize(BaseTransform):
     Args:
         mean (float, optional): Mean of non-zero pixels (raw units).
         std (float, optional): Std of non-zero pixels (raw units).
-        stats_file (str, optional): JSON of ``tools/compute_stats.py``;
-            used for whichever of mean/std is not given.
+        stats_file (str, optional): JSON of ``tools/compute_stats.py``
+            (``<split>.stats.json``), validated when loaded; used for
+            whichever of mean/std is not given.
         num_channels (int): Channels of the output (3 for ImageNet
             backbones). Defaults to 3.
     """
@@ -95,7 +94,8 @@ class ZeroIgnoringNormalize(BaseTransform):
         self.stats_file = stats_file
         self.mean, self.std = load_norm_stats(stats_file, mean, std)
         if num_channels < 1:
-            raise ValueError(f'num_channels must be >= 1, got {num_channels}')
+            raise InputError(f'ZeroIgnoringNormalize: num_channels must be '
+                             f'>= 1, got {num_channels}')
         self.num_channels = num_channels
 
     @property

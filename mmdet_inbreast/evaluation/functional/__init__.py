@@ -1,12 +1,12 @@
-"""Pure numpy evaluation maths (no torch, no mmengine)."""
-from .froc import (DEFAULT_FPI, FROCCurve, FROCMatches, bbox_iou,
-                   bootstrap_cpm, bootstrap_cpm_from_counts, center_in_boxes,
-                   froc_curve, match_images, match_predictions, sensitivity_at)
-from .froc_reference import froc_reference, random_detections
+"""Pure numpy evaluation maths (no torch; IoU from mmdet's NumPy
+``bbox_overlaps``). The plain-Python FROC oracle of the tests lives in
+:mod:`mmdet_inbreast.testing`."""
+from .froc import (DEFAULT_FPI, FROCCurve, FROCMatches, bootstrap_cpm,
+                   bootstrap_cpm_from_counts, center_in_boxes, froc_curve,
+                   match_images, match_predictions, sensitivity_at)
 
 __all__ = [
-    'DEFAULT_FPI', 'FROCCurve', 'FROCMatches', 'bbox_iou', 'bootstrap_cpm',
+    'DEFAULT_FPI', 'FROCCurve', 'FROCMatches', 'bootstrap_cpm',
     'bootstrap_cpm_from_counts', 'center_in_boxes', 'froc_curve',
-    'froc_reference', 'match_images', 'match_predictions',
-    'random_detections', 'sensitivity_at'
+    'match_images', 'match_predictions', 'sensitivity_at'
 ]

@@ -9,13 +9,13 @@ mean sensitivity at 1/8, 1/4, 1/2, 1, 2, 4 and 8 false positives per image.
 The curve is the one MONAI's ``monai.metrics.froc`` computes (cumulative
 true positives over boxes, cumulative false positives over images); MONAI
 reads the points by linear interpolation, whereas here ``sens@f`` is the
-highest sensitivity reached at FP/image <= f (no interpolation), as
-specified in issue 5.
+highest sensitivity reached at FP/image <= f (no interpolation).
 
 Box contract used throughout: ``(N, 4)`` arrays of ``x1, y1, x2, y2`` in
 pixels of one frame (the metric uses the original image), ``x2 >= x1`` and
-``y2 >= y1``. Width is ``x2 - x1`` with no ``+ 1``, as in
-:func:`mmdet.structures.bbox.bbox_overlaps` (mode ``'iou'``).
+``y2 >= y1``. IoU is mmdet's NumPy
+:func:`mmdet.evaluation.functional.bbox_overlaps` (mode ``'iou'``, width
+``x2 - x1`` with no ``+ 1``, union clamped at 1e-6, float32).
 
 Matching rules (per image and class; predictions in descending score order,
 ties kept in input order):
@@ -38,6 +38,7 @@ matching serves every threshold of the curve.
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
+from mmdet.evaluation.functional import bbox_overlaps
 
 #: The LUNA16 operating points, false positives per image.
 DEFAULT_FPI: Tuple[float, ...] = (0.125, 0.25, 0.5, 1, 2, 4, 8)
@@ -106,36 +107,6 @@ def _as_boxes(boxes: np.ndarray, name: str) -> np.ndarray:
         raise ValueError(f'{name} must have shape (N, 4) (x1, y1, x2, y2), '
                          f'got shape {boxes.shape}')
     return boxes
-
-
-def bbox_iou(bboxes1: np.ndarray,
-             bboxes2: np.ndarray,
-             eps: float = 1e-6) -> np.ndarray:
-    """IoU of every pair of boxes, mmdet's convention.
-
-    Same numbers as :func:`mmdet.structures.bbox.bbox_overlaps` with
-    ``mode='iou'``: widths are ``x2 - x1`` (no ``+ 1``) and the union is
-    clamped below at ``eps`` so that degenerate boxes give 0, not NaN.
-
-    Args:
-        bboxes1 (np.ndarray): ``(N, 4)`` boxes ``x1, y1, x2, y2`` in pixels.
-        bboxes2 (np.ndarray): ``(M, 4)`` boxes in the same frame.
-        eps (float): Lower bound of the union. Defaults to 1e-6.
-
-    Returns:
-        np.ndarray: ``(N, M)`` float64 IoU in [0, 1].
-    """
-    b1 = _as_boxes(bboxes1, 'bboxes1')
-    b2 = _as_boxes(bboxes2, 'bboxes2')
-    area1 = (b1[:, 2] - b1[:, 0]) * (b1[:, 3] - b1[:, 1])
-    area2 = (b2[:, 2] - b2[:, 0]) * (b2[:, 3] - b2[:, 1])
-    w = (np.minimum(b1[:, None, 2], b2[None, :, 2]) -
-         np.maximum(b1[:, None, 0], b2[None, :, 0])).clip(min=0)
-    h = (np.minimum(b1[:, None, 3], b2[None, :, 3]) -
-         np.maximum(b1[:, None, 1], b2[None, :, 1])).clip(min=0)
-    overlap = w * h
-    union = np.maximum(area1[:, None] + area2[None, :] - overlap, eps)
-    return overlap / union
 
 
 def center_in_boxes(bboxes1: np.ndarray, bboxes2: np.ndarray) -> np.ndarray:
@@ -219,7 +190,7 @@ def match_predictions(pred_bboxes: np.ndarray,
         return tp, np.ones(num_preds, dtype=bool)
 
     order = np.argsort(-pred_scores, kind='stable')
-    ious = bbox_iou(pred_bboxes[order], gt_bboxes)
+    ious = bbox_overlaps(pred_bboxes[order], gt_bboxes, mode='iou')
     if hit == 'iou':
         hits = ious >= iou_thr
     else:

@@ -12,8 +12,8 @@ from mmengine.logging import MMLogger
 
 from mmdet.registry import METRICS
 from ..functional.froc import (DEFAULT_FPI, DUPLICATE_MODES, HIT_MODES,
-                               FROCCurve, bootstrap_cpm, froc_curve,
-                               match_images, sensitivity_at)
+                               FROCCurve, FROCMatches, bootstrap_cpm,
+                               froc_curve, match_images, sensitivity_at)
 
 
 def _to_numpy(value: Any) -> np.ndarray:
@@ -73,6 +73,15 @@ class FROCMetric(BaseMetric):
     the test pipeline, as mmdet does, so that they stay in original pixels.
     Boxes are ``x1, y1, x2, y2``; IoU is mmdet's (no ``+ 1``).
 
+    Per class: with more than one class (or ``per_class=True``), each class
+    also gets its own curve and points, ``froc/<class>_sens@<f>`` and
+    ``froc/<class>_CPM``: only that class's predictions and ground-truth
+    boxes are matched (predictions of other classes neither hit nor count
+    as false positives), and every image of the split, whatever its
+    classes, counts in the FP/image denominator, as published per-class
+    INbreast results report benign and malignant sensitivity. Class names
+    come from the dataset's ``classes``.
+
     Patients: the bootstrap resamples patients, read from the data sample's
     ``patient_id`` (add ``'patient_id'`` to ``PackDetInputs``' ``meta_keys``).
     Without it each image is its own patient, identified by ``img_id`` or,
@@ -92,7 +101,10 @@ class FROCMetric(BaseMetric):
         seed (int): Seed of the bootstrap. Defaults to 0.
         outfile_prefix (str, optional): When set, the curve and the points
             are written to ``<outfile_prefix>.froc.json`` (read by
-            ``tools/plot_froc.py``). Defaults to None.
+            ``tools/plot_froc.py``); per-class curves go under
+            ``per_class``. Defaults to None.
+        per_class (bool, optional): Report each class as well. Defaults to
+            None: on when the dataset has more than one class.
         collect_device (str): Device used to collect results across ranks,
             ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names. Defaults to None
@@ -114,6 +126,7 @@ class FROCMetric(BaseMetric):
                  bootstrap: int = 0,
                  seed: int = 0,
                  outfile_prefix: Optional[str] = None,
+                 per_class: Optional[bool] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -137,6 +150,7 @@ class FROCMetric(BaseMetric):
         self.bootstrap = int(bootstrap)
         self.seed = seed
         self.outfile_prefix = outfile_prefix
+        self.per_class = per_class
 
     @staticmethod
     def _parse_gt(data_sample: dict) -> Dict[str, np.ndarray]:
@@ -217,21 +231,21 @@ class FROCMetric(BaseMetric):
             there are no ground-truth boxes.
         """
         logger: MMLogger = MMLogger.get_current_instance()
-        matches = match_images(
-            [r['pred_bboxes'] for r in results],
-            [r['pred_scores'] for r in results],
-            [r['gt_bboxes'] for r in results],
-            pred_labels=[r['pred_labels'] for r in results],
-            gt_labels=[r['gt_labels'] for r in results],
-            gt_ignore_flags=[r['gt_ignore_flags'] for r in results],
-            iou_thr=self.iou_thr,
-            hit=self.hit,
-            duplicates=self.duplicates)
+        matches = self._match(results)
         curve = froc_curve(matches)
         sens = sensitivity_at(curve, self.fpi)
         metrics: Dict[str, float] = OrderedDict(
             (f'sens@{f:g}', float(s)) for f, s in zip(self.fpi, sens))
         metrics['CPM'] = float(np.mean(sens))
+        class_curves: Dict[str, FROCCurve] = OrderedDict()
+        for label, name in self._classes(results):
+            class_curve = froc_curve(
+                self._match(self._select_class(results, label)))
+            class_sens = sensitivity_at(class_curve, self.fpi)
+            for f, s in zip(self.fpi, class_sens):
+                metrics[f'{name}_sens@{f:g}'] = float(s)
+            metrics[f'{name}_CPM'] = float(np.mean(class_sens))
+            class_curves[name] = class_curve
         if curve.num_boxes == 0:
             logger.warning('FROCMetric: no ground-truth boxes in '
                            f'{curve.num_images} images; sensitivity is NaN')
@@ -255,8 +269,52 @@ class FROCMetric(BaseMetric):
             f'{len(set(patients))} patients, {curve.num_boxes} boxes\n' +
             '  '.join(f'{k}: {v:.4f}' for k, v in metrics.items()))
         if self.outfile_prefix is not None:
-            self._dump(curve, metrics, len(set(patients)), logger)
+            self._dump(curve, metrics, len(set(patients)), logger,
+                       class_curves)
         return metrics
+
+    def _match(self, results: List[dict]) -> FROCMatches:
+        """Match the predictions of ``results`` (all their classes)."""
+        return match_images(
+            [r['pred_bboxes'] for r in results],
+            [r['pred_scores'] for r in results],
+            [r['gt_bboxes'] for r in results],
+            pred_labels=[r['pred_labels'] for r in results],
+            gt_labels=[r['gt_labels'] for r in results],
+            gt_ignore_flags=[r['gt_ignore_flags'] for r in results],
+            iou_thr=self.iou_thr,
+            hit=self.hit,
+            duplicates=self.duplicates)
+
+    def _classes(self, results: List[dict]) -> List[tuple]:
+        """(label, name) of each class reported on its own: those of the
+        dataset's ``classes``, else the labels seen (``class<i>``); none
+        when ``per_class`` is off."""
+        names = list((self.dataset_meta or {}).get('classes', ()))
+        on = len(names) > 1 if self.per_class is None else self.per_class
+        if not on:
+            return []
+        if names:
+            return list(enumerate(names))
+        labels = sorted({int(v) for r in results
+                         for v in np.concatenate([r['gt_labels'],
+                                                  r['pred_labels']])})
+        return [(i, f'class{i}') for i in labels]
+
+    @staticmethod
+    def _select_class(results: List[dict], label: int) -> List[dict]:
+        """``results`` restricted to the predictions and ground-truth
+        boxes of one class; every image stays (FP/image denominator)."""
+        selected = []
+        for r in results:
+            p, g = r['pred_labels'] == label, r['gt_labels'] == label
+            selected.append(dict(
+                r, pred_bboxes=r['pred_bboxes'][p],
+                pred_scores=r['pred_scores'][p],
+                pred_labels=r['pred_labels'][p], gt_bboxes=r['gt_bboxes'][g],
+                gt_labels=r['gt_labels'][g],
+                gt_ignore_flags=r['gt_ignore_flags'][g]))
+        return selected
 
     @staticmethod
     def _patient_ids(results: List[dict], logger: MMLogger) -> List[str]:
@@ -278,7 +336,8 @@ class FROCMetric(BaseMetric):
         return patients
 
     def _dump(self, curve: FROCCurve, metrics: Dict[str, float],
-              num_patients: int, logger: MMLogger) -> None:
+              num_patients: int, logger: MMLogger,
+              class_curves: Optional[Dict[str, FROCCurve]] = None) -> None:
         """Write ``<outfile_prefix>.froc.json``."""
         path = f'{self.outfile_prefix}.froc.json'
         if osp.dirname(path):
@@ -298,6 +357,11 @@ class FROCMetric(BaseMetric):
             duplicates=self.duplicates,
             bootstrap=self.bootstrap,
             seed=self.seed)
+        if class_curves:
+            content['per_class'] = {
+                name: dict(**_curve_corners(c), num_boxes=c.num_boxes)
+                for name, c in class_curves.items()
+            }
         with open(path, 'w') as f:
             json.dump(content, f)
         logger.info(f'FROCMetric: curve written to {path}')

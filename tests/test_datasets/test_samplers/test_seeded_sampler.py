@@ -112,6 +112,7 @@ def _crop_record(release, num_workers, persistent, sampler_type, epochs=2):
     return records
 
 
+@pytest.mark.slow
 def test_crops_do_not_depend_on_workers(synthetic_release):
     release, _ = synthetic_release
     main = _crop_record(release, 0, False, 'SeededSampler')
@@ -124,6 +125,7 @@ def test_crops_do_not_depend_on_workers(synthetic_release):
     assert len(set(e0) ^ set(e1)) > len(e0)
 
 
+@pytest.mark.slow
 def test_control_default_sampler_crops_follow_the_workers(synthetic_release):
     """Without per-sample seeds the crops depend on the worker that runs
     them: the property above is not automatic."""

@@ -85,6 +85,7 @@ def test_crop_positions_hand_numbers():
 
 
 # -------------------------------------------------------------- uniformity
+@pytest.mark.slow
 def test_origin_uniform_over_valid_positions():
     """20000 crops around one mass: x0 and y0 uniform over every valid
     position (chi-square), both extremes reached, mean in the middle."""

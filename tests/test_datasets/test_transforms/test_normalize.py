@@ -7,6 +7,7 @@ import pytest
 
 from mmdet_inbreast.datasets.transforms import ZeroIgnoringNormalize
 from mmdet_inbreast.datasets.transforms.normalize import load_norm_stats
+from mmdet_inbreast.utils.errors import InputError
 
 MEAN, STD = 1449.49, 221.67  # the seed thesis' training-set statistics
 
@@ -62,7 +63,7 @@ def test_rejects_multichannel_input():
 
 
 def test_stats_file(tmp_path):
-    path = tmp_path / 'train_stats.json'
+    path = tmp_path / 'train.stats.json'
     path.write_text(json.dumps(dict(mean=1500.25, std=200.5, num_pixels=9)))
     t = ZeroIgnoringNormalize(stats_file=str(path))
     assert (t.mean, t.std) == (1500.25, 200.5)
@@ -74,26 +75,42 @@ def test_stats_file(tmp_path):
     assert load_norm_stats(str(path), std=4.0) == (1500.25, 4.0)
 
 
+@pytest.mark.parametrize('text,problem', [
+    ('{"mean": 1.0, "std": Infinity}', 'std is inf, not a finite number'),
+    ('{"mean": NaN, "std": 2.0}', 'mean is nan, not a finite number'),
+    ('{"mean": 1.0, "std": 0.0}', 'std is 0.0, not above 0'),
+    ('[1.0, 2.0]', 'expected a JSON object'),
+    ('{"mean": 1.0, "st', 'not valid JSON'),
+])
+def test_invalid_stats_file(tmp_path, text, problem):
+    """Loaded through load_stats: an Infinity std stops the pipeline build
+    (it would normalise every pixel to 0 and find nothing)."""
+    path = tmp_path / 'train.stats.json'
+    path.write_text(text)
+    with pytest.raises(InputError) as e:
+        ZeroIgnoringNormalize(stats_file=str(path))
+    assert str(e.value).startswith(f'{path}: {problem}')
+    assert 'tools/compute_stats.py' in str(e.value)
+
+
 def test_errors(tmp_path):
-    missing = str(tmp_path / 'nope.json')
-    with pytest.raises(FileNotFoundError) as e:
+    missing = str(tmp_path / 'nope.stats.json')
+    with pytest.raises(InputError) as e:
         ZeroIgnoringNormalize(stats_file=missing)
-    assert missing in str(e.value) and 'tools/compute_stats.py' in str(
-        e.value)
+    assert str(e.value).startswith(f'{missing}: statistics file not found')
+    assert 'tools/compute_stats.py' in str(e.value)
     bad = tmp_path / 'bad.json'
     bad.write_text(json.dumps(dict(mean=1.0)))
-    with pytest.raises(ValueError, match="bad.json: no 'std' key"):
+    with pytest.raises(InputError, match='bad.json: std is None'):
         ZeroIgnoringNormalize(stats_file=str(bad))
-    with pytest.raises(ValueError, match='needs mean and std'):
+    with pytest.raises(InputError, match='needs mean and std'):
         ZeroIgnoringNormalize(mean=1.0)
-    for std in (0.0, -2.0, float('nan')):
-        with pytest.raises(ValueError, match='std must be > 0'):
+    for std in (0.0, -2.0, float('nan'), float('inf')):
+        with pytest.raises(InputError, match='std must be > 0 and finite'):
             ZeroIgnoringNormalize(mean=1.0, std=std)
-    zero = tmp_path / 'zero.json'
-    zero.write_text(json.dumps(dict(mean=1.0, std=0.0)))
-    with pytest.raises(ValueError, match='std must be > 0, got 0.0'):
-        ZeroIgnoringNormalize(stats_file=str(zero))
-    with pytest.raises(ValueError, match='num_channels must be >= 1'):
+    with pytest.raises(InputError, match='mean must be finite, got nan'):
+        ZeroIgnoringNormalize(mean=float('nan'), std=1.0)
+    with pytest.raises(InputError, match='num_channels must be >= 1'):
         ZeroIgnoringNormalize(mean=1.0, std=1.0, num_channels=0)
 
 

@@ -40,6 +40,7 @@ def _train(release, work_dir, options=(), args=()):
     return proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('loader', [
     (),
     ('train_dataloader.num_workers=2',

@@ -252,6 +252,7 @@ def _bn_buffers(state, prefix):
         ('running_mean', 'running_var', 'num_batches_tracked'))}
 
 
+@pytest.mark.slow
 def test_training_keeps_backbone_bit_identical(tiny_data, tmp_path):
     runner, snap = _runner(tiny_data, tmp_path,
                            [dict(type='FreezeBackboneHook')])
@@ -283,6 +284,7 @@ def test_training_keeps_backbone_bit_identical(tiny_data, tmp_path):
             f'{total:,}') in log
 
 
+@pytest.mark.slow
 def test_requires_grad_only_lets_bn_statistics_change(tiny_data, tmp_path):
     """The trap the hook avoids: with requires_grad flipped only, the
     backbone weights stay but its BatchNorm statistics move."""

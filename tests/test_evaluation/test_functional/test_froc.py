@@ -1,102 +1,23 @@
-"""Tests of the pure numpy FROC: hand-made cases and a brute-force check."""
+"""Tests of the pure numpy FROC: hand-made cases and checks against the
+plain-Python reference (:mod:`mmdet_inbreast.testing`)."""
 import math
 
 import numpy as np
 import pytest
-import torch
-from mmdet.structures.bbox import bbox_overlaps
 
 from mmdet_inbreast.evaluation.functional import (
-    DEFAULT_FPI, FROCMatches, bbox_iou, bootstrap_cpm,
-    bootstrap_cpm_from_counts, center_in_boxes, froc_curve, froc_reference,
-    match_images, match_predictions, sensitivity_at)
+    DEFAULT_FPI, FROCMatches, bootstrap_cpm, bootstrap_cpm_from_counts,
+    center_in_boxes, froc_curve, match_images, match_predictions,
+    sensitivity_at)
+from mmdet_inbreast.testing import froc_reference, froc_reference_points
 
-# --------------------------------------------------------------------------
-# Brute force, written from the rules in the issue, independent of the
-# package: for every distinct score t, re-run the greedy matching of every
-# image on the predictions with score >= t, one prediction and one box at a
-# time.
-# --------------------------------------------------------------------------
-
-
-def bf_iou(a, b):
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] -
-                                                             b[1]) - inter
-    return inter / max(union, 1e-6)
-
-
-def bf_hit(p, g, iou_thr, hit):
-    if hit == 'iou':
-        return bf_iou(p, g) >= iou_thr
-    cx, cy = (p[0] + p[2]) / 2, (p[1] + p[3]) / 2
-    return g[0] <= cx <= g[2] and g[1] <= cy <= g[3]
-
-
-def bf_image(preds, gts, t, iou_thr, hit, duplicates):
-    """preds: list of (score, box, label); gts: list of (box, label, ignore).
-
-    Returns (boxes found, false positives) with predictions of score >= t.
-    """
-    kept = [p for p in preds if p[0] >= t]
-    # Descending score; Python's sort is stable, so ties keep input order.
-    kept.sort(key=lambda p: -p[0])
-    found = set()
-    n_fp = 0
-    for score, box, label in kept:
-        new = [
-            k for k, (g, lab, ign) in enumerate(gts) if lab == label
-            and not ign and k not in found and bf_hit(box, g, iou_thr, hit)
-        ]
-        if new:
-            ious = [bf_iou(box, gts[k][0]) for k in new]
-            found.add(new[ious.index(max(ious))])
-            continue
-        old = [
-            k for k, (g, lab, ign) in enumerate(gts) if lab == label
-            and not ign and k in found and bf_hit(box, g, iou_thr, hit)
-        ]
-        if old:
-            n_fp += duplicates == 'fp'
-            continue
-        if any(lab == label and ign and bf_hit(box, g, iou_thr, hit)
-               for g, lab, ign in gts):
-            continue
-        n_fp += 1
-    return len(found), n_fp
-
-
-def brute_force(images, iou_thr=0.5, hit='iou', duplicates='ignore',
-                fpi=DEFAULT_FPI):
-    """images: list of (preds, gts) as in bf_image.
-
-    Returns (points, sens_at) where points = [(t, fps, sens)] for every
-    distinct score, descending.
-    """
-    n_boxes = sum(1 for _, gts in images for g in gts if not g[2])
-    if n_boxes == 0:
-        return None, [float('nan')] * len(fpi)
-    thresholds = sorted({p[0] for preds, _ in images for p in preds},
-                        reverse=True)
-    points = []
-    for t in thresholds:
-        found = fps = 0
-        for preds, gts in images:
-            f, n = bf_image(preds, gts, t, iou_thr, hit, duplicates)
-            found += f
-            fps += n
-        points.append((t, fps / len(images), found / n_boxes))
-    sens_at = []
-    for f in fpi:
-        under = [s for _, x, s in points if x <= f]
-        sens_at.append(max(under) if under else 0.0)
-    return points, sens_at
+# Random images as per-image lists: preds (score, box, label), gts (box,
+# label, ignore). The oracle is mmdet_inbreast.testing.froc_reference
+# (plain-Python loops, float64, no mmdet call).
 
 
 def to_arrays(images):
-    """The brute force's per-image lists as match_images' arguments."""
+    """Per-image lists as match_images' (and the reference's) arguments."""
     out = dict(
         pred_bboxes=[], pred_scores=[], pred_labels=[], gt_bboxes=[],
         gt_labels=[], gt_ignore_flags=[])
@@ -147,24 +68,19 @@ def random_images(seed, num_images=12, num_classes=1, ties=False):
 # --------------------------------------------------------------------------
 
 
-def test_bbox_iou_matches_mmdet():
-    rng = np.random.default_rng(0)
-    xy = rng.uniform(0, 100, (20, 2))
-    b1 = np.hstack([xy, xy + rng.uniform(0, 50, (20, 2))])
-    xy = rng.uniform(0, 100, (7, 2))
-    b2 = np.hstack([xy, xy + rng.uniform(0, 50, (7, 2))])
-    b2[0] = b2[0, [0, 1, 0, 1]]  # a degenerate box: IoU 0, not NaN
-    expected = bbox_overlaps(
-        torch.from_numpy(b1), torch.from_numpy(b2), mode='iou').numpy()
-    np.testing.assert_allclose(bbox_iou(b1, b2), expected, rtol=0, atol=1e-12)
-    assert bbox_iou(b1, b2).shape == (20, 7)
-    assert bbox_iou(np.zeros((0, 4)), b2).shape == (0, 7)
-
-
-def test_bbox_iou_no_plus_one():
-    # Two 10x10 boxes sharing half their width: 50 / 150, not 55 / 165.
-    iou = bbox_iou(np.array([[0, 0, 10, 10]]), np.array([[5, 0, 15, 10]]))
-    assert iou[0, 0] == pytest.approx(50 / 150, abs=1e-12)
+def test_iou_is_mmdets_no_plus_one():
+    # Two 10x10 boxes sharing half their width: IoU 50 / 150, not 55 / 165
+    # (legacy +1). The prediction hits at iou_thr 1/3 and misses just above.
+    gt = np.array([[0, 0, 10, 10]], dtype=float)
+    pred = np.array([[5, 0, 15, 10]], dtype=float)
+    assert match_predictions(pred, [0.9], gt, iou_thr=0.333)[0].tolist() == [
+        True]
+    assert match_predictions(pred, [0.9], gt, iou_thr=0.334)[0].tolist() == [
+        False]
+    # A degenerate prediction (zero area) hits nothing and is an FP, not NaN.
+    tp, fp = match_predictions(np.array([[5, 5, 5, 5]], float), [0.9], gt,
+                               iou_thr=0.01)
+    assert tp.tolist() == [False] and fp.tolist() == [True]
 
 
 def test_center_in_boxes_borders_included():
@@ -362,18 +278,26 @@ def test_no_predictions_and_no_boxes():
 
 
 # --------------------------------------------------------------------------
-# Random cases against the brute force
+# Random cases against the plain-Python reference
 # --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize('seed', range(6))
 @pytest.mark.parametrize('hit', ['iou', 'center'])
 @pytest.mark.parametrize('duplicates', ['ignore', 'fp'])
-def test_random_vs_brute_force(seed, hit, duplicates):
+def test_random_vs_reference(seed, hit, duplicates):
     images = random_images(
         seed, num_images=10 + seed, num_classes=1 + seed % 2, ties=seed >= 4)
     iou_thr = (0.5, 0.3, 0.1)[seed % 3]
-    points, sens_bf = brute_force(images, iou_thr, hit, duplicates)
+    arrays = to_arrays(images)
+    points, _ = froc_reference_points(
+        arrays['pred_bboxes'], arrays['pred_scores'], arrays['gt_bboxes'],
+        arrays['gt_ignore_flags'], arrays['pred_labels'], arrays['gt_labels'],
+        iou_thr, hit, duplicates)
+    sens_bf = froc_reference(
+        arrays['pred_bboxes'], arrays['pred_scores'], arrays['gt_bboxes'],
+        arrays['gt_ignore_flags'], iou_thr, hit, duplicates,
+        pred_labels=arrays['pred_labels'], gt_labels=arrays['gt_labels'])
     m = match_images(
         **to_arrays(images), iou_thr=iou_thr, hit=hit, duplicates=duplicates)
     curve = froc_curve(m)
@@ -390,7 +314,7 @@ def test_random_vs_brute_force(seed, hit, duplicates):
 
 
 @pytest.mark.parametrize('seed', range(3))
-def test_package_reference_agrees(seed):
+def test_reference_sens_at_agrees(seed):
     images = random_images(seed, num_images=15)
     arrays = to_arrays(images)
     for hit in ('iou', 'center'):
@@ -404,7 +328,7 @@ def test_package_reference_agrees(seed):
 
 def test_large_case_completes():
     """2000 images x 300 predictions (no timing assert; see
-    tools/benchmark_froc.py for the time)."""
+    tools/analysis_tools/benchmark_froc.py for the time)."""
     rng = np.random.default_rng(0)
     pred_bboxes, pred_scores, gt_bboxes = [], [], []
     for _ in range(2000):
@@ -440,12 +364,16 @@ def test_bootstrap_counts_vs_repeated_images():
                        [5, 0, 0, 0, 0], [0, 0, 0, 0, 5]])
     got = bootstrap_cpm_from_counts(m, image_patient, counts)
     for b, row in enumerate(counts):
-        # Build the resampled data set literally, then use the brute force.
-        resampled = [
+        # Build the resampled data set literally, then use the reference.
+        resampled = to_arrays([
             images[i] for p in range(5) for _ in range(row[p])
             for i in np.nonzero(image_patient == p)[0]
-        ]
-        _, sens = brute_force(resampled)
+        ])
+        sens = froc_reference(
+            resampled['pred_bboxes'], resampled['pred_scores'],
+            resampled['gt_bboxes'], resampled['gt_ignore_flags'],
+            pred_labels=resampled['pred_labels'],
+            gt_labels=resampled['gt_labels'])
         np.testing.assert_allclose(got[b], np.mean(sens), rtol=0, atol=1e-9)
     # All counts one: the CPM of the data set itself.
     assert got[0] == pytest.approx(sensitivity_at(froc_curve(m)).mean(),

@@ -7,10 +7,10 @@ prints the median ms per sample of (a) pydicom's dcmread().pixel_array,
 (c) a naive pipeline (float32, normalise, 3 channels, then crop) and
 (d) the project's pipeline on the .npy cache, with b/a, c/a, d/a. Nothing is
 asserted; numbers depend on the machine (method:
-mmdet_inbreast/datasets/benchmark.py).
+mmdet_inbreast/utils/benchmark/pipeline.py).
 
 Example:
-    python tools/benchmark_pipeline.py --scale 1.0 --num-images 8 --repeats 5 --out work_dirs/benchmark_pipeline.json
+    python tools/analysis_tools/benchmark_pipeline.py --scale 1.0 --num-images 8 --repeats 5 --out work_dirs/benchmark_pipeline.json
 """
 import argparse
 import json
@@ -18,7 +18,8 @@ import os
 import os.path as osp
 import platform
 
-from mmdet_inbreast.datasets.benchmark import format_table, run_benchmark
+from mmdet_inbreast.utils.benchmark.pipeline import format_table, run_benchmark
+from mmdet_inbreast.utils.cli import run_tool
 
 
 def parse_args() -> argparse.Namespace:
@@ -60,4 +61,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

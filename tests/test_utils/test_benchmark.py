@@ -1,4 +1,4 @@
-"""mmdet_inbreast/engine/benchmark.py: timing and ratio helpers with fake
+"""mmdet_inbreast/utils/benchmark/train.py: timing and ratio helpers with fake
 steps and a fake clock (exact numbers, no timing asserts), the memory
 probe, random inputs, and one tiny train step of each loss on the CPU."""
 import itertools
@@ -8,7 +8,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmdet_inbreast.engine.benchmark import (MMCV_NO_BF16, PeakMemory,
+from mmdet_inbreast.utils.benchmark.train import (MMCV_NO_BF16, PeakMemory,
                                              Timing, bench_data_pipeline,
                                              bench_train_step, format_table,
                                              parse_hw, ratio, synthetic_batch,
@@ -174,6 +174,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('loss', ['SigmoidFocalLoss', 'FocalLoss'])
 def test_bench_train_step_cpu(demo_cfg, loss, one_thread):
     batches = [synthetic_batch(2, 32, 32, seed=s) for s in range(2)]

@@ -7,7 +7,7 @@ largest difference, which must be 0), and the time of a patient bootstrap.
 Times are the best of ``--repeat`` runs on this machine; nothing is asserted.
 
 Example:
-    python tools/benchmark_froc.py --images 2000 --preds 300 \
+    python tools/analysis_tools/benchmark_froc.py --images 2000 --preds 300 \
         --small-images 200 --small-preds 100
 """
 import argparse
@@ -17,10 +17,10 @@ from typing import Callable, Tuple
 import numpy as np
 
 from mmdet_inbreast.evaluation.functional import (bootstrap_cpm, froc_curve,
-                                                  froc_reference,
                                                   match_images,
-                                                  random_detections,
                                                   sensitivity_at)
+from mmdet_inbreast.testing import froc_reference, random_detections
+from mmdet_inbreast.utils.cli import run_tool
 
 
 def parse_args() -> argparse.Namespace:
@@ -79,4 +79,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

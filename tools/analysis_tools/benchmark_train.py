@@ -4,14 +4,14 @@ the data pipeline of a config, side by side, in one run.
 Prints images/s and peak memory of the train step (forward, backward,
 optimizer step; random weights) with each loss, the data loader's
 samples/s, and the ratios. Runs on CPU (tiny settings) or GPU; what is
-measured is in mmdet_inbreast/engine/benchmark.py. Without --data-root a
+measured is in mmdet_inbreast/utils/benchmark/train.py. Without --data-root a
 small synthetic release (with splits and statistics) is written to a
 temporary folder for the data pipeline (and the train-step inputs unless
 --synthetic-input).
 
 Example:
-    python tools/benchmark_train.py configs/retina_patch_fast.py --device cuda --iters 50 --synthetic-input 1024x1024 --data-root "data/INbreast Release 1.0" --out work_dirs/benchmark_train.json
-    python tools/benchmark_train.py configs/demo/retina_demo_patch.py --iters 5 --warmup 2 --batch-size 2 --synthetic-input 64x64
+    python tools/analysis_tools/benchmark_train.py configs/retina_patch_fast.py --device cuda --iters 50 --synthetic-input 1024x1024 --data-root "data/INbreast Release 1.0" --out work_dirs/benchmark_train.json
+    python tools/analysis_tools/benchmark_train.py configs/demo/retina_demo_patch.py --iters 5 --warmup 2 --batch-size 2 --synthetic-input 64x64
 """
 import argparse
 import json
@@ -24,10 +24,11 @@ import torch
 from mmengine.config import Config, DictAction
 
 import mmdet_inbreast  # noqa: F401  (registers the components)
-from mmdet_inbreast.engine.benchmark import (parse_hw,
+from mmdet_inbreast.utils.benchmark.train import (parse_hw,
                                              prepare_synthetic_release,
                                              run_benchmark)
 from mmdet_inbreast.utils import apply_cfg_options, set_data_root
+from mmdet_inbreast.utils.cli import run_tool
 
 
 def parse_args() -> argparse.Namespace:
@@ -105,4 +106,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

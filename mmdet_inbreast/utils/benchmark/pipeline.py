@@ -90,7 +90,7 @@ def build_pipelines(configs: dict[str, list[dict]]) -> dict[str, Callable]:
 def write_cache(data_infos: Sequence[dict], cache_dir: str) -> None:
     """Write ``<cache_dir>/<file_name>.npy``: the decoded (H, W) uint16
     pixels of each image (what ``LoadDicomImage(cache_dir=...)`` maps)."""
-    from .transforms.loading import read_dicom_pixels
+    from mmdet_inbreast.datasets.transforms.loading import read_dicom_pixels
     os.makedirs(cache_dir, exist_ok=True)
     for info in data_infos:
         pixels, _ = read_dicom_pixels(info['img_path'])
@@ -224,12 +224,12 @@ def run_benchmark(data_root: Optional[str] = None,
                                  crop_size, seed, progress)
     say = progress or (lambda s: None)
     if data_root is None:
-        from .synthetic import make_synthetic_release
+        from mmdet_inbreast.datasets.synthetic import make_synthetic_release
         say(f'writing a synthetic release at scale {scale:g}')
         make_synthetic_release(work_dir, num_patients=(num_images + 1) // 2,
                                scale=scale, seed=seed)
         data_root = osp.join(work_dir, 'INbreast Release 1.0')
-    from .inbreast import INbreastDataset
+    from mmdet_inbreast.datasets.inbreast import INbreastDataset
     dataset = INbreastDataset(data_root=data_root, pipeline=[],
                               test_mode=True)
     infos = [dataset.get_data_info(i)

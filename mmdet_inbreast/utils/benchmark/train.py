@@ -1,7 +1,7 @@
 """Training throughput: the train step with our loss and with mmdet's, and
 the data pipeline alone, from one config, in one run.
 
-Three measurements (``tools/benchmark_train.py`` is the command line):
+Three measurements (``tools/analysis_tools/benchmark_train.py`` is the command line):
 
 - **train step (ours)**: the config's model with the classification loss
   set to :class:`~mmdet_inbreast.models.losses.SigmoidFocalLoss` (same
@@ -549,8 +549,8 @@ def prepare_synthetic_release(out_dir: str, num_patients: int = 4,
     Returns:
         str: The release folder.
     """
-    from ..datasets.synthetic import make_synthetic_release
-    from ..study.folds import write_splits_and_stats
+    from mmdet_inbreast.datasets.synthetic import make_synthetic_release
+    from mmdet_inbreast.study.folds import write_splits_and_stats
 
     make_synthetic_release(out_dir, num_patients=num_patients, scale=scale,
                            seed=seed, mass_fraction=0.6)
