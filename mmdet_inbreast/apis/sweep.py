@@ -234,7 +234,7 @@ def train_time_from_scalars(work_dir: str) -> Optional[float]:
     from ..visualization.history import find_scalar_files
     try:
         files = find_scalar_files(work_dir)
-    except FileNotFoundError:
+    except (FileNotFoundError, ValueError):  # no work dir, or no scalars
         return None
     sessions = []
     for path in files:
