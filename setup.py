@@ -43,6 +43,8 @@ setup(
     ],
     extras_require={
         'tests': ['pytest>=7'],
+        # tools/study.py --launcher ray (runs of a study as Ray tasks).
+        'ray': ['ray>=2.9'],
         # TensorBoard curves (configs/_base_/runtime_tensorboard.py).
         'tensorboard': ['tensorboard>=2.14'],
         # NMS on GPUs without mmcv's CUDA ops (TorchNMSRetinaHead). Not in

@@ -4,13 +4,15 @@ and summarise them in ``summary.md`` and ``summary.csv``.
 Layout: run ``NAME`` (the config's file name without ``.py``) trains in
 ``<work_root>/NAME`` and is tested in ``<work_root>/NAME/test``::
 
-    python tools/train.py CONFIG --work-dir <work_root>/NAME [--resume]
-    python tools/test.py CONFIG CKPT --work-dir <work_root>/NAME/test
+    python -m mmdet_inbreast.apis.train CONFIG --work-dir <work_root>/NAME \
+        [--resume]
+    python -m mmdet_inbreast.apis.test CONFIG CKPT \
+        --work-dir <work_root>/NAME/test
 
 State, so that a sweep killed at any point picks up where it stopped:
 
 - ``NAME/.train_done`` (JSON: ``checkpoint``, ``wall_s``): written when
-  ``train.py`` exits 0. Without it, a work dir holding mmengine's
+  training exits 0. Without it, a work dir holding mmengine's
   ``last_checkpoint`` is trained again with ``--resume`` (mmengine resumes
   from that checkpoint), otherwise from scratch.
 - ``NAME/.done`` (JSON: ``metrics_file``, ``checkpoint``): written when
@@ -25,13 +27,16 @@ made of work dirs trained by hand (``summary_only``):
   ``LoggerHook`` writes it at the end of ``runner.test()``. AP =
   ``coco/bbox_mAP``, AP50 = ``coco/bbox_mAP_50``, CPM = ``froc/CPM``,
   sens@1 = ``froc/sens@1``.
-- training time: the sum, over the training sessions in the work dir
-  (``<timestamp>/<timestamp>.log`` files that log ``Checkpoints will be
-  saved to`` or ``Epoch(train)``; a resumed run has several), of the time
-  from the session's start (the folder's timestamp, taken when the runner
-  is built) to its last log line. It includes validation and checkpointing,
-  not the process start-up. Without such logs, the wall time of the
-  ``train.py`` command recorded in ``.train_done`` is used.
+- training time: the time of the training iterations as mmengine logs
+  them in ``<timestamp>/vis_data/scalars.json``: each training line holds
+  ``time``, the mean seconds per iteration over the logging window, and the
+  global ``iter``; the time is the sum of ``time`` times the iterations
+  since the previous line (one logging interval for a session's first
+  line). The sessions of a resumed run add up, iterations that a killed
+  session had done and the resumed one did again included. Validation,
+  checkpointing and the process start-up are not included. Without
+  scalars, the wall time of the training command recorded in
+  ``.train_done`` is used.
 
 The tested checkpoint is, by default, the last one (``last_checkpoint``):
 the split-ratio variants validate on their test split, so their "best"
@@ -41,7 +46,6 @@ newest ``best_*.pth`` instead, when there is one.
 from __future__ import annotations
 
 import csv
-import datetime as _dt
 import glob
 import json
 import math
@@ -68,12 +72,9 @@ SUMMARY_COLUMNS = ('run', 'AP', 'AP50', 'CPM', 'sens@1', 'train_time_s',
 DONE_FILE = '.done'
 TRAIN_DONE_FILE = '.train_done'
 _TS_DIR_RE = re.compile(r'^\d{8}_\d{6}$')
-#: mmengine log line start: ``2024/01/31 10:00:05 - `` in the log file,
-#: ``01/31 10:00:05 - `` on the console (no year).
-_LOG_TIME_RE = re.compile(
-    r'^(?:(\d{4})/)?(\d{2})/(\d{2}) (\d{2}):(\d{2}):(\d{2}) - ')
-#: Lines that only a training session logs.
-_TRAIN_MARKERS = ('Epoch(train)', 'Checkpoints will be saved to')
+#: The modules that run training and testing (``python -m MODULE``).
+TRAIN_MODULE = 'mmdet_inbreast.apis.train'
+TEST_MODULE = 'mmdet_inbreast.apis.test'
 
 
 @dataclass
@@ -141,15 +142,6 @@ def run_state(run: SweepRun) -> str:
     return 'new'
 
 
-def _tool(tools_dir: str, name: str) -> str:
-    return osp.join(tools_dir, name)
-
-
-def _default_tools_dir() -> str:
-    return osp.join(osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))), 'tools')
-
-
 def _common_args(data_root: Optional[str],
                  cfg_options: Optional[Sequence[str]]) -> list[str]:
     args = []
@@ -162,13 +154,12 @@ def _common_args(data_root: Optional[str],
 
 def train_command(run: SweepRun,
                   python: Sequence[str] = (sys.executable, ),
-                  tools_dir: Optional[str] = None,
                   data_root: Optional[str] = None,
                   cfg_options: Optional[Sequence[str]] = None,
                   resume: bool = False) -> list[str]:
-    """``python tools/train.py CONFIG --work-dir WD [--resume] ...``."""
-    tools_dir = tools_dir or _default_tools_dir()
-    cmd = [*python, _tool(tools_dir, 'train.py'), run.config, '--work-dir',
+    """``python -m mmdet_inbreast.apis.train CONFIG --work-dir WD
+    [--resume] ...``."""
+    cmd = [*python, '-m', TRAIN_MODULE, run.config, '--work-dir',
            run.work_dir]
     if resume:
         cmd.append('--resume')
@@ -178,13 +169,14 @@ def train_command(run: SweepRun,
 def test_command(run: SweepRun,
                  checkpoint: str,
                  python: Sequence[str] = (sys.executable, ),
-                 tools_dir: Optional[str] = None,
                  data_root: Optional[str] = None,
-                 cfg_options: Optional[Sequence[str]] = None) -> list[str]:
-    """``python tools/test.py CONFIG CKPT --work-dir WD/test ...``."""
-    tools_dir = tools_dir or _default_tools_dir()
-    return [*python, _tool(tools_dir, 'test.py'), run.config, checkpoint,
-            '--work-dir', run.test_dir] + _common_args(data_root, cfg_options)
+                 cfg_options: Optional[Sequence[str]] = None,
+                 extra: Sequence[str] = ()) -> list[str]:
+    """``python -m mmdet_inbreast.apis.test CONFIG CKPT --work-dir WD/test
+    [EXTRA] ...``."""
+    return [*python, '-m', TEST_MODULE, run.config, checkpoint,
+            '--work-dir', run.test_dir, *extra] + _common_args(
+                data_root, cfg_options)
 
 
 def find_checkpoint(work_dir: str, which: str = 'last') -> Optional[str]:
@@ -235,40 +227,40 @@ def find_test_metrics(work_dir: str) -> tuple[Optional[str], dict]:
     return None, {}
 
 
-def _session_seconds(log_path: str) -> Optional[float]:
-    """Start (from the folder's timestamp) to the last log line, if the log
-    is a training log."""
-    start = _dt.datetime.strptime(
-        osp.basename(osp.dirname(log_path)), '%Y%m%d_%H%M%S')
-    last, trained = None, False
-    with open(log_path, errors='replace') as f:
-        for line in f:
-            m = _LOG_TIME_RE.match(line)
-            if m:
-                last = m
-            if not trained and any(m in line for m in _TRAIN_MARKERS):
-                trained = True
-    if not trained or last is None:
+def train_time_from_scalars(work_dir: str) -> Optional[float]:
+    """Seconds of training iterations of a work dir from mmengine's
+    ``vis_data/scalars.json`` files (see the module docstring); None if no
+    training line is found."""
+    from ..visualization.history import find_scalar_files
+    try:
+        files = find_scalar_files(work_dir)
+    except (FileNotFoundError, ValueError):  # no work dir, or no scalars
         return None
-    year, month, day, hour, minute, second = last.groups()
-    end = _dt.datetime(int(year or start.year), int(month), int(day),
-                       int(hour), int(minute), int(second))
-    if year is None and end < start:  # the session crossed New Year
-        end = end.replace(year=start.year + 1)
-    return (end - start).total_seconds()
-
-
-def train_time_from_logs(work_dir: str) -> Optional[float]:
-    """Seconds of training of a work dir (see module docstring); None if
-    no training log is found."""
-    total, found = 0.0, False
-    for ts_dir in _timestamp_dirs(work_dir):
-        log = osp.join(ts_dir, osp.basename(ts_dir) + '.log')
-        if not osp.isfile(log):
-            continue
-        seconds = _session_seconds(log)
-        if seconds is not None:
-            total, found = total + seconds, True
+    sessions = []
+    for path in files:
+        lines = []
+        with open(path) as f:
+            for line in f:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                record = {k.split('/', 1)[-1]: v for k, v in record.items()}
+                if 'iter' in record and 'time' in record:
+                    lines.append((int(record['iter']), float(record['time'])))
+        if lines:
+            sessions.append(lines)
+    all_steps = sorted(b[0] - a[0] for lines in sessions
+                       for a, b in zip(lines, lines[1:]))
+    total, found = 0.0, bool(sessions)
+    for lines in sessions:
+        iters = [it for it, _ in lines]
+        steps = sorted(b - a for a, b in zip(iters, iters[1:])) or all_steps
+        # The first line of a session covers one logging interval (a
+        # resumed session starts after its checkpoint, not at 0).
+        first = min(iters[0], steps[len(steps) // 2]) if steps else iters[0]
+        deltas = [first] + [b - a for a, b in zip(iters, iters[1:])]
+        total += sum(t * d for (_, t), d in zip(lines, deltas))
     return total if found else None
 
 
@@ -287,7 +279,7 @@ def collect_row(run: SweepRun, status: Optional[str] = None) -> dict:
     for column, key in METRIC_COLUMNS.items():
         value = metrics.get(key)
         row[column] = float(value) if isinstance(value, (int, float)) else None
-    row['train_time_s'] = train_time_from_logs(run.work_dir)
+    row['train_time_s'] = train_time_from_scalars(run.work_dir)
     if row['train_time_s'] is None:
         train_done = _read_json(osp.join(run.work_dir, TRAIN_DONE_FILE))
         row['train_time_s'] = (train_done or {}).get('wall_s')
@@ -340,7 +332,8 @@ def write_summary(rows: Sequence[dict], work_root: str) -> tuple[str, str]:
         f.write(f'# Sweep summary ({len(rows)} runs)\n\n')
         f.write('AP, AP50: COCO bbox mAP and mAP@0.5 (pycocotools); CPM, '
                 'sens@1: FROC on the test split (IoU >= 0.5); '
-                'train_time_s: training wall time from the mmengine logs.\n\n')
+                'train_time_s: time of the training iterations from '
+                "mmengine's scalars.json.\n\n")
         f.write(summary_table(rows) + '\n')
     with open(csv_path, 'w', newline='') as f:
         writer = csv.DictWriter(f, fieldnames=SUMMARY_COLUMNS)
@@ -351,7 +344,7 @@ def write_summary(rows: Sequence[dict], work_root: str) -> tuple[str, str]:
     return md_path, csv_path
 
 
-#: Lines of the tools' output echoed as progress: epoch summaries (the last
+#: Lines of the runs' output echoed as progress: epoch summaries (the last
 #: training line of an epoch and validation/test results) and errors.
 _PROGRESS_RE = re.compile(
     r'Epoch\((?:val|test)\) +\[\d+\]\[(\d+)/\1\]|Saving checkpoint at|'
@@ -410,7 +403,6 @@ def run_sweep(configs: Sequence[str],
               dry_run: bool = False,
               summary_only: bool = False,
               python: Sequence[str] = (sys.executable, ),
-              tools_dir: Optional[str] = None,
               echo: Callable[[str], None] = print) -> list[dict]:
     """Train and test each config in turn; skip finished runs; write the
     summary.
@@ -431,10 +423,9 @@ def run_sweep(configs: Sequence[str],
             nothing. Defaults to False.
         summary_only (bool): Run nothing; write the summary of what the
             work dirs hold. Defaults to False.
-        python (Sequence[str]): Interpreter (or launcher) the tools run
-            with. Defaults to this interpreter.
-        tools_dir (str, optional): Folder of ``train.py``/``test.py``.
-            Defaults to the repository's ``tools/``.
+        python (Sequence[str]): Interpreter (or launcher) that runs
+            ``-m mmdet_inbreast.apis.train`` / ``.test``. Defaults to this
+            interpreter.
         echo (callable): Progress output. Defaults to ``print``.
 
     Returns:
@@ -450,7 +441,7 @@ def run_sweep(configs: Sequence[str],
         if state == 'done':
             echo(f'{prefix}: finished, skipped ({run.work_dir}/{DONE_FILE})')
             continue
-        train_cmd = train_command(run, python, tools_dir, data_root,
+        train_cmd = train_command(run, python, data_root,
                                   cfg_options, resume=state == 'resume')
         if dry_run:
             echo(f'{prefix}: {state}')
@@ -460,7 +451,7 @@ def run_sweep(configs: Sequence[str],
                     if state == 'trained' else None)
             echo('  ' + shlex.join(test_command(
                 run, ckpt or f'<{checkpoint} checkpoint of {run.work_dir}>',
-                python, tools_dir, data_root, cfg_options)))
+                python, data_root, cfg_options)))
             continue
         log = osp.join(run.work_dir, 'sweep.log')
         if state != 'trained':
@@ -482,7 +473,7 @@ def run_sweep(configs: Sequence[str],
             echo(f'{prefix}: training wrote no checkpoint in {run.work_dir}')
             continue
         echo(f'{prefix}: testing {osp.basename(ckpt)}')
-        rc = _run_logged(test_command(run, ckpt, python, tools_dir, data_root,
+        rc = _run_logged(test_command(run, ckpt, python, data_root,
                                       cfg_options), log, echo)
         metrics_file, _ = find_test_metrics(run.work_dir)
         if rc != 0 or metrics_file is None:

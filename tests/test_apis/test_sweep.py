@@ -1,6 +1,6 @@
 """Sweep orchestration without training: a fake interpreter stands in for
-``python tools/train.py`` / ``tools/test.py`` and writes what mmengine
-would (checkpoints, logs, the test-metrics JSON)."""
+``python -m mmdet_inbreast.apis.train`` / ``.test`` and writes what mmengine
+would (checkpoints, scalars, the test-metrics JSON)."""
 import csv
 import json
 import os
@@ -14,18 +14,21 @@ import pytest
 from mmdet_inbreast.apis import (SUMMARY_COLUMNS, SweepRun, collect_row,
                                  find_checkpoint, find_test_metrics,
                                  plan_sweep, run_state, run_sweep,
-                                 train_time_from_logs)
+                                 train_time_from_scalars)
 
 REPO = Path(__file__).resolve().parents[2]
 
-#: Called as ``python fake.py TOOL CONFIG ...``; appends its argv to
-#: ``<work_root>/calls.jsonl``. train: one session of 125 s (folder
-#: timestamp 10:00:00 to the last log line),
+#: Called as ``python fake.py -m MODULE CONFIG ...``; appends its argv to
+#: ``<work_root>/calls.jsonl``. train: one session of 125 s (25 iterations
+#: logged in scalars.json, 5 s each),
 #: epoch_1.pth + last_checkpoint; fails if the config name has 'broken'.
 #: test: metrics from the config name's last digit d: AP = d / 10.
 FAKE = textwrap.dedent('''
     import json, os, os.path as osp, sys
-    tool, config = osp.basename(sys.argv[1]), sys.argv[2]
+    assert sys.argv[1] == '-m', sys.argv
+    tool = sys.argv[2].rsplit('.', 1)[1] + '.py'
+    del sys.argv[1]
+    config = sys.argv[2]
     name = osp.splitext(osp.basename(config))[0]
     work_dir = sys.argv[sys.argv.index('--work-dir') + 1]
     root = osp.dirname(work_dir if tool == 'train.py' else
@@ -37,10 +40,14 @@ FAKE = textwrap.dedent('''
     ts = '20240101_100000' if tool == 'train.py' else '20240101_110000'
     os.makedirs(osp.join(work_dir, ts), exist_ok=True)
     if tool == 'train.py':
-        with open(osp.join(work_dir, ts, ts + '.log'), 'w') as f:
-            f.write('2024/01/01 10:00:05 - mmengine - INFO - Checkpoints '
-                    'will be saved to ...\\ncontinued line without time\\n'
-                    '2024/01/01 10:02:05 - mmengine - INFO - Saving\\n')
+        os.makedirs(osp.join(work_dir, ts, 'vis_data'))
+        with open(osp.join(work_dir, ts, 'vis_data', 'scalars.json'),
+                  'w') as f:
+            for it in (10, 20, 25):
+                f.write(json.dumps(dict(loss=1.0, time=5.0, epoch=1,
+                                        iter=it, step=it)) + '\\n')
+            f.write(json.dumps({'coco/bbox_mAP_50': 0.1, 'time': 9.0,
+                                'step': 1}) + '\\n')
         ckpt = osp.join(work_dir, 'epoch_1.pth')
         open(ckpt, 'w').close()
         with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
@@ -189,7 +196,7 @@ def test_dry_run_prints_commands(sweep_env):
     text = '\n'.join(lines)
     assert '[1/3] run_a1: finished, skipped' in text
     b2 = os.path.join(env['root'], 'run_b2')
-    assert (f"py {REPO / 'tools' / 'train.py'} {env['configs'][1]} "
+    assert (f"py -m mmdet_inbreast.apis.train {env['configs'][1]} "
             f"--work-dir {b2} --data-root '/d d'") in text
     assert f"--work-dir {b2}/test --data-root '/d d'" in text
     assert '<last checkpoint of' in text
@@ -200,30 +207,30 @@ def test_summary_from_work_dirs(tmp_path):
     """Work dirs trained by hand (no sweep markers): metrics from the newest
     test JSON, training time summed over two sessions (one resumed)."""
     wd = tmp_path / 'retina_x'
-    for ts, (start, end) in {'20240101_100000': ('10:00:00', '10:10:00'),
-                             '20240101_120000': ('12:00:00', '12:00:30')
-                             }.items():
-        (wd / ts).mkdir(parents=True)
-        (wd / ts / f'{ts}.log').write_text(
-            f'2024/01/01 {start} - mmengine - INFO - Epoch(train) [1][1/1]\n'
-            f'2024/01/01 {end} - mmengine - INFO - Saving checkpoint\n')
+    # Session 1: iterations 1-20 at 30 s; session 2 (resumed at 20):
+    # iterations 21-30 at 3 s.
+    for ts, lines in {'20240101_100000': [(10, 30.0), (20, 30.0)],
+                      '20240101_120000': [(30, 3.0)]}.items():
+        (wd / ts / 'vis_data').mkdir(parents=True)
+        (wd / ts / 'vis_data' / 'scalars.json').write_text(''.join(
+            json.dumps(dict(loss=1.0, time=t, epoch=1, iter=it, step=it))
+            + '\n' for it, t in lines))
     # A test run into the work dir itself (no Epoch(train): not training).
     (wd / '20240102_090000').mkdir()
-    (wd / '20240102_090000' / '20240102_090000.log').write_text(
-        '2024/01/02 09:00:00 - mmengine - INFO - Epoch(test) [1/1]\n'
-        '2024/01/02 09:30:00 - mmengine - INFO - done\n')
+    (wd / '20240102_090000' / 'vis_data').mkdir()
+    (wd / '20240102_090000' / 'vis_data' / 'scalars.json').write_text(
+        json.dumps({'coco/bbox_mAP': 0.1, 'time': 500.0, 'step': 1}) + '\n')
     for ts, ap in (('20240102_080000', 0.1), ('20240102_090000', 0.4)):
         d = wd / 'test' / ts
         d.mkdir(parents=True, exist_ok=True)
         (d / f'{ts}.json').write_text(json.dumps(
             {'coco/bbox_mAP': ap, 'coco/bbox_mAP_50': 0.5, 'froc/CPM': 0.6,
              'froc/sens@1': 0.7}))
-    # A training run's scalars JSON is not a test result.
-    (wd / '20240101_100000' / 'vis_data').mkdir()
+    # A training run's scalars JSON (vis_data/) is not a test result.
     path, metrics = find_test_metrics(str(wd))
     assert path.endswith('20240102_090000.json') and metrics[
         'coco/bbox_mAP'] == 0.4
-    assert train_time_from_logs(str(wd)) == 600 + 30
+    assert train_time_from_scalars(str(wd)) == 600 + 30
     config = tmp_path / 'retina_x.py'
     config.write_text('')
     empty = tmp_path / 'retina_y.py'
@@ -239,21 +246,19 @@ def test_summary_from_work_dirs(tmp_path):
     assert '| retina_x | 0.4000 | 0.5000 | 0.6000 | 0.7000 | 630 |' in md
 
 
-@pytest.mark.parametrize('first,last,seconds', [
-    # mmengine's log file: the year is written.
-    ('2024/12/31 23:59:10', '2025/01/01 00:01:00', 120),
-    # Console format (no year): the session crossed New Year.
-    ('12/31 23:59:10', '01/01 00:01:00', 120),
-    ('12/31 23:59:10', '12/31 23:59:59', 59),
-])
-def test_train_time_formats(tmp_path, first, last, seconds):
-    ts = '20241231_235900'
-    (tmp_path / ts).mkdir()
-    (tmp_path / ts / f'{ts}.log').write_text(
-        f'{first} - mmengine - INFO - Epoch(train) [1][1/1]\n'
-        f'{last} - mmengine - INFO - end\n')
-    assert train_time_from_logs(str(tmp_path)) == seconds
-    assert train_time_from_logs(str(tmp_path / 'none')) is None
+def test_train_time_resumed(tmp_path):
+    """A session killed after iteration 30, resumed from the checkpoint at
+    20: both sessions count (30 x 1 s, then 2 x 10 x 2 s); lines without
+    ``iter`` (validation) do not."""
+    for ts, lines in {'20241231_235900': [(10, 1.0), (20, 1.0), (30, 1.0)],
+                      '20250101_000500': [(30, 2.0), (40, 2.0)]}.items():
+        (tmp_path / ts / 'vis_data').mkdir(parents=True)
+        (tmp_path / ts / 'vis_data' / 'scalars.json').write_text(''.join(
+            json.dumps({'train/loss': 1.0, 'train/time': t, 'epoch': 1,
+                        'iter': it, 'step': it}) + '\n'
+            for it, t in lines) + json.dumps({'time': 99.0, 'step': 1}))
+    assert train_time_from_scalars(str(tmp_path)) == 30 + 40
+    assert train_time_from_scalars(str(tmp_path / 'none')) is None
 
 
 def test_find_checkpoint(tmp_path):

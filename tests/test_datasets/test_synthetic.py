@@ -138,3 +138,31 @@ def test_mass_sizes_follow_real_distribution(tmp_path):
         for x1, y1, x2, y2 in im.mass_boxes:
             assert 0 <= x1 < x2 <= im.width and 0 <= y1 < y2 <= im.height
 
+
+
+def test_contrast_scales_the_masses_only(tmp_path):
+    """Same seed, contrast 0 / 125 / 250: the same images and boxes, and
+    the pixels the masses add grow in proportion to the contrast (the demo
+    lowers it to keep its detector off the ceiling)."""
+    pixels, boxes = {}, {}
+    for c in (0.0, 125.0, 250.0):
+        images = make_synthetic_release(
+            str(tmp_path / str(c)), num_patients=3, scale=1 / 16, seed=4,
+            mass_fraction=1.0, contrast=c)
+        boxes[c] = [i.mass_boxes for i in images]
+        pixels[c] = [pydicom.dcmread(i.dicom_path).pixel_array.astype(float)
+                     for i in images]
+    assert boxes[0.0] == boxes[125.0] == boxes[250.0]
+    assert sum(len(b) for b in boxes[0.0]) >= 3
+    added = {c: np.concatenate([(a - z).ravel() for a, z in
+                                zip(pixels[c], pixels[0.0])])
+             for c in (125.0, 250.0)}
+    # Outside the masses nothing changes (a mass never reaches the
+    # 14-bit ceiling at these contrasts).
+    inside = added[250.0] > 0
+    assert inside.any() and (added[125.0][~inside] == 0).all()
+    # Inside, twice the contrast adds twice the brightness (to rounding).
+    big = added[250.0] > 50
+    ratio = added[250.0][big] / added[125.0][big]
+    assert np.abs(ratio - 2).max() < 0.05
+    assert added[250.0].max() <= 250 * 1.2 + 1

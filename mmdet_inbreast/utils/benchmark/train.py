@@ -535,10 +535,9 @@ def format_table(ours: Timing, stock: Timing, data: Timing) -> str:
 def prepare_synthetic_release(out_dir: str, num_patients: int = 4,
                               scale: float = 0.125, seed: int = 0) -> str:
     """Write a synthetic release with the files a training config reads:
-    ``splits/{train,val,test}.txt`` (0.7 / 0.1 / 0.2 by patient) and
-    ``splits/train.stats.json`` (zero-ignoring statistics of the training
-    split), as ``tools/split_patients.py`` and ``tools/compute_stats.py``
-    would.
+    ``splits/{train,val,test}.txt`` (0.7 / 0.1 / 0.2 by patient) and the
+    training split's statistics, with
+    :func:`mmdet_inbreast.study.folds.write_splits_and_stats`.
 
     Args:
         out_dir (str): Parent folder.
@@ -550,20 +549,14 @@ def prepare_synthetic_release(out_dir: str, num_patients: int = 4,
     Returns:
         str: The release folder.
     """
-    from mmdet_inbreast.datasets.release import scan_release
-    from mmdet_inbreast.datasets.splits import split_by_ratios, write_split
-    from mmdet_inbreast.datasets.stats import compute_split_stats
     from mmdet_inbreast.datasets.synthetic import make_synthetic_release
+    from mmdet_inbreast.study.folds import write_splits_and_stats
 
     make_synthetic_release(out_dir, num_patients=num_patients, scale=scale,
                            seed=seed, mass_fraction=0.6)
     root = osp.join(out_dir, 'INbreast Release 1.0')
-    records, _ = scan_release(root)
-    parts = split_by_ratios(records, (0.7, 0.1, 0.2), seed)
-    for split, keys in zip(('train', 'val', 'test'), parts):
-        write_split(osp.join(root, 'splits', f'{split}.txt'), keys,
-                    f'benchmark seed={seed}')
-    compute_split_stats(root, 'splits/train.txt')
+    write_splits_and_stats(root, (0.7, 0.1, 0.2), seed,
+                           header=f'benchmark seed={seed}', overwrite=True)
     return root
 
 
