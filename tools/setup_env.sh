@@ -62,8 +62,8 @@ if ! "$VENV/bin/python" -c "from mmcv.ops import nms" ; then
   exit 1
 fi
 
-step "mmdet-inbreast (editable) with mmengine 0.10.7, mmdet 3.3.0, pydicom, pycocotools, test tools, tensorboard"
-"${PIP[@]}" install -q -e "$ROOT[tests,tensorboard]"
+step "mmdet-inbreast (editable) with mmengine 0.10.7, mmdet 3.3.0, pydicom, pycocotools, test tools, tensorboard, ray"
+"${PIP[@]}" install -q -e "$ROOT[tests,tensorboard,ray]"
 
 "$VENV/bin/python" -c "import mmdet_inbreast, mmdet, mmengine, mmcv, torch; print('[setup] ok: torch', torch.__version__, 'mmcv', mmcv.__version__, 'mmengine', mmengine.__version__, 'mmdet', mmdet.__version__, 'mmdet_inbreast', mmdet_inbreast.__version__)"
 echo "$want_stamp" > "$STAMP"

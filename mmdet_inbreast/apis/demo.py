@@ -22,7 +22,7 @@ import shutil
 import time
 from typing import Callable
 
-from ..datasets.release import scan_release
+from ..datasets import scan_release
 from ..datasets.splits import describe_split
 from ..datasets.synthetic import make_synthetic_release
 from ..study.folds import write_splits_and_stats  # noqa: F401  (re-export)

@@ -34,7 +34,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='enable automatic-mixed-precision training')
     parser.add_argument('--amp-dtype', choices=['bfloat16', 'float16'],
                         help='autocast dtype (implies --amp); bfloat16 swaps '
-                        "mmdet's FocalLoss for SigmoidFocalLoss")
+                        "mmdet's FocalLoss for TorchSigmoidFocalLoss")
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the total batch size')
     parser.add_argument(

@@ -12,7 +12,7 @@ import os
 import os.path as osp
 from typing import Sequence
 
-from ..datasets.release import read_split_file, scan_release
+from ..datasets import read_split_file, scan_release
 from ..datasets.splits import make_folds, split_by_ratios, write_split
 from ..datasets.stats import compute_split_stats
 

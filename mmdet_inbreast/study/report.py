@@ -217,7 +217,7 @@ def write_report(spec: StudySpec, work_root: str, runs: Sequence,
     Returns:
         dict: Paths of what was written.
     """
-    from ..datasets.release import read_split_file
+    from ..datasets import read_split_file
     study = json.load(open(osp.join(work_root, 'study.json')))
     keys = sorted(k for f in range(spec.folds) for k in read_split_file(
         osp.join(work_root, 'folds', f'fold{f}', 'test.txt')))

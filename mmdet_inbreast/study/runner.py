@@ -254,7 +254,7 @@ def variant_fold_files(spec: StudySpec, data_root: str,
         dict: ``(fold, variant)`` -> ``train``, ``val``, ``test``,
         ``stats`` paths.
     """
-    from ..datasets.release import read_split_file, scan_release
+    from ..datasets import read_split_file, scan_release
     from ..datasets.splits import describe_split, split_by_ratios
     from .folds import write_split_and_stats
     out, records = {}, None
@@ -413,7 +413,7 @@ def prepare_study(spec: StudySpec, data_root: str, work_root: str,
         InputError: The work root has whitespace in its path, holds another
             study, or holds this one without ``resume``.
     """
-    from ..datasets.release import scan_release
+    from ..datasets import scan_release
     from .folds import check_out_of_fold, make_folds, write_fold_files
     if any(c.isspace() for c in work_root):
         raise InputError(f'{work_root}: the work root of a study must not '

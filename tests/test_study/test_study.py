@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmdet_inbreast.datasets.release import read_split_file, scan_release
+from mmdet_inbreast.datasets import read_split_file, scan_release
 from mmdet_inbreast.evaluation.functional.bootstrap import (
     coco_matches, draw_patient_counts, patient_index, t_interval)
 from mmdet_inbreast.evaluation.functional.froc import (froc_curve,

@@ -12,7 +12,7 @@ import sys
 import pytest
 import torch
 
-from mmdet_inbreast.datasets.release import read_split_file
+from mmdet_inbreast.datasets import read_split_file
 from mmdet_inbreast.study.folds import write_splits_and_stats
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
