@@ -33,8 +33,12 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     from mmdet_inbreast.apis.demo import run_demo
     args = parse_args()
-    run_demo(args.out_dir, args.num_patients, args.scale, args.seed,
-             args.contrast, echo=lambda m: print(m, flush=True))
+    out = run_demo(args.out_dir, args.num_patients, args.scale, args.seed,
+                   args.contrast, echo=lambda m: print(m, flush=True))
+    failed = [n for n, s in out['runs'].items() if s['status'] != 'done']
+    if failed:
+        raise SystemExit(f'{len(failed)} run(s) failed: {", ".join(failed)}'
+                         ' (see results.md for their logs)')
 
 
 if __name__ == '__main__':
