@@ -15,6 +15,7 @@ import argparse
 import sys
 
 from mmdet_inbreast.apis import run_sweep
+from mmdet_inbreast.utils.cli import run_tool
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,4 +48,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

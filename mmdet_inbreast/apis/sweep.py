@@ -59,6 +59,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
+from ..utils.errors import InputError
+
 #: Summary columns -> metric keys of mmengine's test JSON.
 METRIC_COLUMNS: dict[str, str] = {
     'AP': 'coco/bbox_mAP',
@@ -105,14 +107,15 @@ def plan_sweep(configs: Sequence[str], work_root: str) -> list[SweepRun]:
             would collide) or the list is empty.
     """
     if not configs:
-        raise ValueError('no config given')
+        raise InputError('no config given: name one or more config files')
     runs, seen = [], {}
     for config in configs:
         if not osp.isfile(config):
-            raise FileNotFoundError(f'{config}: config not found')
+            raise InputError(f'{config}: config not found; give the path of '
+                             'a config file (e.g. configs/variants/*.py)')
         name = osp.splitext(osp.basename(config))[0]
         if name in seen:
-            raise ValueError(f'{config} and {seen[name]} have the same name '
+            raise InputError(f'{config} and {seen[name]} have the same name '
                              f'{name!r}: their work dirs would collide; '
                              'rename one')
         seen[name] = config

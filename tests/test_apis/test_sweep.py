@@ -15,6 +15,7 @@ from mmdet_inbreast.apis import (SUMMARY_COLUMNS, SweepRun, collect_row,
                                  find_checkpoint, find_test_metrics,
                                  plan_sweep, run_state, run_sweep,
                                  train_time_from_scalars)
+from mmdet_inbreast.utils.errors import InputError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -288,7 +289,7 @@ def test_plan_checks(tmp_path):
     assert runs[0].test_dir == os.path.join('wr', 'cfg', 'test')
     with pytest.raises(ValueError, match="same name 'cfg'"):
         plan_sweep([str(a), str(b)], 'wr')
-    with pytest.raises(FileNotFoundError, match='nope.py'):
+    with pytest.raises(InputError, match='nope.py'):
         plan_sweep([str(tmp_path / 'nope.py')], 'wr')
     with pytest.raises(ValueError, match='no config'):
         plan_sweep([], 'wr')
