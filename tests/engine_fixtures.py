@@ -6,7 +6,6 @@ configs/demo/retina_demo_patch.py cut down to seconds of CPU time, a
 2-epoch run of it, and tools/train.py run in this process.
 ``single_thread`` (module scope): one intra-op thread while a module runs.
 """
-import json
 import os
 import os.path as osp
 import runpy
@@ -48,20 +47,17 @@ def tiny_config(synthetic_release, tmp_path_factory):
     process' numpy generator, which a checkpoint does not hold, and a
     resumed run would draw other crops than the uninterrupted one.
     """
-    from mmdet_inbreast.datasets import scan_release
-    from mmdet_inbreast.datasets.stats import nonzero_stats
-    from mmdet_inbreast.datasets.transforms.loading import read_dicom_pixels
+    from mmdet_inbreast.datasets.stats import compute_split_stats
     root, images = synthetic_release
     keys = ([im.file_name for im in images if im.mass_boxes][:2]
             + [im.file_name for im in images if not im.mass_boxes][:2])
     tmp = tmp_path_factory.mktemp('ckpt')
     (tmp / 'train.txt').write_text('\n'.join(keys) + '\n')
-    records, _ = scan_release(root, keys=keys)
-    stats = nonzero_stats(read_dicom_pixels(r.img_path)[0] for r in records)
-    (tmp / 'stats.json').write_text(json.dumps(stats))
+    # train.stats.json beside the split, with its hash (StatsSplitCheckHook).
+    stats_file, _ = compute_split_stats(root, str(tmp / 'train.txt'))
 
     cfg = Config.fromfile(osp.join(REPO, 'configs/demo/retina_demo_patch.py'))
-    set_data_root(cfg, root, str(tmp / 'stats.json'))
+    set_data_root(cfg, root, stats_file)
     ds = cfg.train_dataloader.dataset
     ds.pos_times, ds.neg_times = 1, 1
     ds.dataset.ann_file = str(tmp / 'train.txt')

@@ -5,7 +5,6 @@ start-up, naming the config field, when it would call an mmcv CUDA kernel.
 the two probes of mmdet_inbreast.engine.mmcv_ops_check.
 """
 import copy
-import json
 import uuid
 
 import pytest
@@ -93,17 +92,13 @@ def test_mmcv_op_layers_are_named(cpu_only_mmcv):
 
 @pytest.fixture(scope='module')
 def tiny_data(synthetic_release, tmp_path_factory):
-    from mmdet_inbreast.datasets import scan_release
-    from mmdet_inbreast.datasets.stats import nonzero_stats
-    from mmdet_inbreast.datasets.transforms.loading import read_dicom_pixels
+    from mmdet_inbreast.datasets.stats import compute_split_stats
     root, images = synthetic_release
     keys = [im.file_name for im in images[:2]]
     tmp = tmp_path_factory.mktemp('opscheck')
     (tmp / 'train.txt').write_text('\n'.join(keys) + '\n')
-    records, _ = scan_release(root, keys=keys)
-    stats = nonzero_stats(read_dicom_pixels(r.img_path)[0] for r in records)
-    (tmp / 'stats.json').write_text(json.dumps(stats))
-    return root, str(tmp / 'train.txt'), str(tmp / 'stats.json')
+    stats_file, _ = compute_split_stats(root, str(tmp / 'train.txt'))
+    return root, str(tmp / 'train.txt'), stats_file
 
 
 @pytest.mark.slow

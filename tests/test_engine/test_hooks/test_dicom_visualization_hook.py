@@ -69,14 +69,15 @@ def tiny_run(synthetic_release, tmp_path_factory):
     """The demo full-image config, shrunk, trained for 2 iterations with the
     TensorBoard runtime; returns (config path, checkpoint, work dir)."""
     from mmengine.runner import Runner
+
+    from mmdet_inbreast.datasets.stats import compute_split_stats
     release, images = synthetic_release
     tmp = tmp_path_factory.mktemp('dicom_vis')
-    stats = tmp / 'stats.json'
-    stats.write_text(json.dumps(dict(mean=1450.0, std=220.0)))
     pos = [i for i in images if i.mass_boxes][:3]
     neg = [i for i in images if not i.mass_boxes][:1]
     split = tmp / 'split.txt'
     split.write_text(''.join(f'{i.file_name}\n' for i in pos + neg))
+    stats, _ = compute_split_stats(release, str(split))
     cfg = Config.fromfile(str(REPO / 'configs/demo/retina_demo_full.py'))
     tb = Config.fromfile(str(REPO / 'configs/_base_/runtime_tensorboard.py'))
     cfg.visualizer = tb.visualizer

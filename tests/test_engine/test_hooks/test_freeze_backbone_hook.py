@@ -1,6 +1,5 @@
 """FreezeBackboneHook: backbone weights and BatchNorm statistics stay fixed."""
 import glob
-import json
 import os.path as osp
 import uuid
 from types import SimpleNamespace
@@ -257,18 +256,14 @@ class _RequiresGradOnly(Hook):
 @pytest.fixture(scope='module')
 def tiny_data(synthetic_release, tmp_path_factory):
     """Split of one positive and one negative image, and its statistics."""
-    from mmdet_inbreast.datasets import scan_release
-    from mmdet_inbreast.datasets.stats import nonzero_stats
-    from mmdet_inbreast.datasets.transforms.loading import read_dicom_pixels
+    from mmdet_inbreast.datasets.stats import compute_split_stats
     root, images = synthetic_release
     keys = [next(im.file_name for im in images if im.mass_boxes),
             next(im.file_name for im in images if not im.mass_boxes)]
     tmp = tmp_path_factory.mktemp('freeze')
     (tmp / 'train.txt').write_text('\n'.join(keys) + '\n')
-    records, _ = scan_release(root, keys=keys)
-    stats = nonzero_stats(read_dicom_pixels(r.img_path)[0] for r in records)
-    (tmp / 'stats.json').write_text(json.dumps(stats))
-    return root, str(tmp / 'train.txt'), str(tmp / 'stats.json')
+    stats_file, _ = compute_split_stats(root, str(tmp / 'train.txt'))
+    return root, str(tmp / 'train.txt'), stats_file
 
 
 def _runner(tiny_data, work_dir, custom_hooks=()):
