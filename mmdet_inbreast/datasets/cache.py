@@ -47,7 +47,7 @@ from typing import Callable, Iterable, Mapping, Optional
 import numpy as np
 
 from .dicom import DicomError, read_dicom_pixels
-from .inbreast_release import ScanReport, scan_release
+from .inbreast_release import ReleaseError, ScanReport, scan_release
 from .splits import read_split_file
 
 #: What :func:`cache_one` did with an image.
@@ -226,9 +226,14 @@ def release_dicoms(data_root: str, split: Optional[str] = None
         the scan's report naming what was skipped).
 
     Raises:
-        FileNotFoundError: No release there, or a missing split file.
-        ReleaseError: A key of the split that is not in the CSV.
+        ReleaseError: ``data_root`` is not a folder, or a key of the split
+            is not in the CSV.
+        FileNotFoundError: No ``INbreast.csv`` there, or a missing split
+            file.
     """
+    if not osp.isdir(data_root):
+        raise ReleaseError(f'{data_root}: not a folder; give the release '
+                           'folder (the one that holds INbreast.csv)')
     keys = None
     if split is not None:
         split_path = split if osp.isabs(split) else osp.join(data_root, split)

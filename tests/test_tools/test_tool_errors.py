@@ -46,6 +46,13 @@ def _missing(d):
     return d / 'missing'
 
 
+def _dicom():
+    """A DICOM file to run on (pydicom's own), so that a tool reaches its
+    checkpoint."""
+    from pydicom.data import get_testdata_file
+    return get_testdata_file('MR_small.dcm', download=False)
+
+
 CASES = [
     Case('plot_froc.py',
          lambda d: ([_missing(d), '--out', d / 'f.png'], _missing(d)),
@@ -65,11 +72,13 @@ CASES = [
                     d / 'out'), 'a file, not a folder'),
     Case('infer.py',
          lambda d: ([DEMO_CONFIG, _file(d / 'ckpt.pth', 'not weights\n'),
-                     d], d / 'ckpt.pth'), 'not a checkpoint (12 bytes'),
+                     _dicom()], d / 'ckpt.pth'), 'not a checkpoint (12 bytes'),
     Case('infer.py',
-         lambda d: ([DEMO_CONFIG, _truncated_checkpoint(d / 'c.pth'), d],
-                    d / 'c.pth'), 'truncated'),
-    Case('compute_stats.py', lambda d: ([_missing(d)], _missing(d)), ''),
+         lambda d: ([DEMO_CONFIG, _truncated_checkpoint(d / 'c.pth'),
+                     _dicom()], d / 'c.pth'), 'truncated'),
+    Case('compute_stats.py',
+         lambda d: ([_missing(d), '--split', 'splits/train.txt'],
+                    _missing(d)), ''),
     Case('inbreast_to_coco.py',
          lambda d: ([_missing(d), '--out', d / 'c.json'], _missing(d)), ''),
     Case('split_patients.py', lambda d: ([_missing(d)], _missing(d)), ''),
