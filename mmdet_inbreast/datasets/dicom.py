@@ -366,8 +366,9 @@ def read_dicom_header(path: str,
     elem = ds._dict.get(Tag(0x7FE00010)) if hasattr(ds, '_dict') else None
     if elem is None:
         # A plan, report or DICOMDIR under an image's name: say what it
-        # is (its Modality) before saying it has no pixels.
-        check_modality(ds, path, modalities)
+        # is (its Modality, when it has one) before saying it has no pixels.
+        if str(ds.get('Modality', '') or '').strip():
+            check_modality(ds, path, modalities)
         raise _no_pixel_data(ds, path)
     header = check_pixel_header(ds, path, modalities)
     ts = header.transfer_syntax

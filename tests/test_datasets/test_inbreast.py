@@ -155,8 +155,10 @@ def _cut_pixels(h, key):
 
 
 def _no_pixels(h, key):
+    # An RT plan under a mammogram's name: its Modality is named first.
     shutil.copy(osp.join(PYDICOM_FILES, 'rtplan.dcm'), h.dicom_paths[key])
-    return h.dicom_paths[key], 'no pixel data', 'unusable DICOM'
+    return (h.dicom_paths[key], "Modality 'RTPLAN'",
+            'not a mammogram (Modality)')
 
 
 def _as_mammogram(src, dst):
