@@ -6,6 +6,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,9 @@ def tiny_run(synthetic_release, tmp_path_factory):
     set_data_root(cfg, release, str(stats))
     cfg.load_from = None
     cfg.work_dir = str(tmp / 'work')
+    # A fresh visualizer: mmengine reuses the instance of an experiment name
+    # (config name + timestamp) that another run of this process made.
+    cfg.experiment_name = f'dicom_vis_{uuid.uuid4().hex[:8]}'
     cfg.custom_hooks = []
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
                          val_interval=100)
