@@ -14,4 +14,4 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$ROOT/tools/setup_env.sh"
 cd "$ROOT"
 export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore::DeprecationWarning,ignore::UserWarning}
-exec "$ROOT/.venv/bin/python" -m pytest -q "$@"
+exec "$ROOT/.venv/bin/python" -m pytest -q --durations=30 "$@"

@@ -85,9 +85,11 @@ def tiny_run(synthetic_release, tmp_path_factory):
     set_data_root(cfg, release, str(stats))
     cfg.load_from = None
     cfg.work_dir = str(tmp / 'work')
-    # A fresh visualizer: mmengine reuses the instance of an experiment name
-    # (config name + timestamp) that another run of this process made.
+    # A fresh visualizer: mmengine's Visualizer.get_instance hands back the
+    # instance of the same name (the runtime names it 'visualizer') that an
+    # earlier Runner of this process made, with that run's save_dir.
     cfg.experiment_name = f'dicom_vis_{uuid.uuid4().hex[:8]}'
+    cfg.visualizer.name = cfg.experiment_name
     cfg.custom_hooks = []
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
                          val_interval=100)
