@@ -42,7 +42,8 @@ setup(
         'setuptools>=77,<82',
     ],
     extras_require={
-        'tests': ['pytest>=7'],
+        # pytest-xdist: make test runs one worker per core.
+        'tests': ['pytest>=7', 'pytest-xdist>=3'],
         # tools/study.py --launcher ray (runs of a study as Ray tasks).
         'ray': ['ray>=2.9'],
         # TensorBoard curves (configs/_base_/runtime_tensorboard.py).

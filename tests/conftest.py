@@ -38,6 +38,15 @@ import pytest
 
 pytest_plugins = ["engine_fixtures"]
 
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # Under pytest-xdist (make test: one worker per core) each worker, and
+    # every subprocess a test starts, computes on one thread: two workers
+    # of two torch threads each on two cores run slower than one.
+    for _var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+        os.environ[_var] = '1'
+    import torch
+    torch.set_num_threads(1)
+
 
 def flatten(node, prefix: str = '') -> dict:
     """``{'a.b.0.c': leaf}`` for every leaf of nested dicts and of lists
