@@ -11,9 +11,8 @@
 # ``gpu`` (needs CUDA).
 #
 # Tests run in one pytest-xdist worker per core, at most 8 (PYTEST_WORKERS
-# overrides:
-# PYTEST_WORKERS=0 runs them in this process), a test file's tests in one
-# worker, each worker on one thread (tests/conftest.py).
+# overrides it; PYTEST_WORKERS=0 runs them in this process), a test file's
+# tests in one worker, each worker on one thread (tests/conftest.py).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$ROOT/tools/setup_env.sh"
