@@ -5,7 +5,7 @@
 _base_ = ['./retina_full.py']
 custom_imports = dict(imports=['mmdet_inbreast'], allow_failed_imports=False)
 
-load_from = 'work_dirs/retina_patch_malignancy'
+load_from = 'workdir://work_dirs/retina_patch_malignancy'
 classes = ('benign_mass', 'malignant_mass')
 metainfo = dict(classes=classes)
 malignancy = dict(benign=['2', '3'],

@@ -7,6 +7,7 @@ file is ever written, so one split's statistics never overwrite another's.
 Example:
     python tools/compute_stats.py "data/INbreast Release 1.0" --split splits/train.txt
     python tools/compute_stats.py "data/INbreast Release 1.0" --split splits/ratio8-2/train.txt
+    python tools/compute_stats.py data/vindr-mammo --split splits/train.txt
 """
 import argparse
 import os.path as osp
@@ -21,7 +22,8 @@ from mmdet_inbreast.utils.errors import InputError
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('data_root', help='the release folder')
+    p.add_argument('data_root', help='the release folder (INbreast or '
+                   'VinDr-Mammo)')
     p.add_argument('--split', required=True,
                    help='split file (relative to DATA_ROOT unless absolute); '
                    'its statistics go to <split>.stats.json beside it')

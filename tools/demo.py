@@ -32,13 +32,11 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     from mmdet_inbreast.apis.demo import run_demo
+    from mmdet_inbreast.study import raise_if_failed
     args = parse_args()
     out = run_demo(args.out_dir, args.num_patients, args.scale, args.seed,
                    args.contrast, echo=lambda m: print(m, flush=True))
-    failed = [n for n, s in out['runs'].items() if s['status'] != 'done']
-    if failed:
-        raise SystemExit(f'{len(failed)} run(s) failed: {", ".join(failed)}'
-                         ' (see results.md for their logs)')
+    raise_if_failed(out)
 
 
 if __name__ == '__main__':

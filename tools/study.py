@@ -38,7 +38,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    from mmdet_inbreast.study import load_study, report_study, run_study
+    from mmdet_inbreast.study import (load_study, raise_if_failed,
+                                      report_study, run_study)
     args = parse_args()
     spec = load_study(args.study)
     if args.report_only:
@@ -48,10 +49,7 @@ def main() -> None:
                     launcher=args.launcher, gpus=args.gpus,
                     address=args.address, resume=args.resume,
                     echo=lambda m: print(m, flush=True))
-    failed = [n for n, s in out['runs'].items() if s['status'] != 'done']
-    if failed:
-        raise SystemExit(f'{len(failed)} run(s) failed: {", ".join(failed)}'
-                         ' (see results.md for their logs)')
+    raise_if_failed(out)
 
 
 if __name__ == '__main__':

@@ -366,22 +366,24 @@ def _progress_line(line: str) -> str:
     return msg[:160]
 
 
-def _run_logged(cmd: list[str], log_path: str,
-                echo: Optional[Callable[[str], None]] = None) -> int:
+def run_logged(cmd: list[str], log_path: str,
+               echo: Optional[Callable[[str], None]] = None,
+               env: Optional[dict] = None) -> int:
     """Run ``cmd``, its output appended to ``log_path``; the exit code.
 
     With ``echo``, progress lines (checkpoints saved per epoch, validation
-    and test results, errors) are passed to it as they come.
+    and test results, errors) are passed to it as they come. ``env``: more
+    environment variables for the command.
     """
     os.makedirs(osp.dirname(log_path), exist_ok=True)
     with open(log_path, 'a') as log:
         log.write(f'$ {shlex.join(cmd)}\n')
         log.flush()
         # Unbuffered, so that progress shows as it happens, not per 8 kB.
-        env = dict(os.environ, PYTHONUNBUFFERED='1')
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True,
-                                errors='replace', env=env)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            errors='replace',
+            env=dict(os.environ, PYTHONUNBUFFERED='1', **(env or {})))
         for line in proc.stdout:
             log.write(line)
             if echo is not None and _PROGRESS_RE.search(line):
@@ -462,7 +464,7 @@ def run_sweep(configs: Sequence[str],
                  + (' (resuming)' if state == 'resume' else '')
                  + f', log: {log}')
             start = time.time()
-            rc = _run_logged(train_cmd, log, echo)
+            rc = run_logged(train_cmd, log, echo)
             if rc != 0:
                 statuses[run.name] = f'failed (train, exit {rc})'
                 echo(f'{prefix}: training failed (exit {rc}):\n{_tail(log)}')
@@ -476,7 +478,7 @@ def run_sweep(configs: Sequence[str],
             echo(f'{prefix}: training wrote no checkpoint in {run.work_dir}')
             continue
         echo(f'{prefix}: testing {osp.basename(ckpt)}')
-        rc = _run_logged(test_command(run, ckpt, python, data_root,
+        rc = run_logged(test_command(run, ckpt, python, data_root,
                                       cfg_options), log, echo)
         metrics_file, _ = find_test_metrics(run.work_dir)
         if rc != 0 or metrics_file is None:

@@ -3,6 +3,9 @@
 Same flags and behaviour as mmdet's ``tools/test.py`` (``--out``,
 ``--show-dir``, ``--cfg-options`` with ``data_root=``/``stats_file=``
 carried everywhere), plus ``--metrics-out`` (the test metrics as JSON).
+The FROC curve goes to ``<work_dir>/test/froc.froc.json`` (unless the
+config's ``FROCMetric`` names an ``outfile_prefix``), which
+``tools/plot_froc.py`` draws.
 ``--out predictions.pkl`` dumps every test image's data sample (predicted
 boxes in original pixels, ``img_id``, ``patient_id`` and the ground truth
 ``instances``) with mmdet's ``DumpDetResults``; studies pool these.
@@ -16,6 +19,7 @@ process runs this module::
 from __future__ import annotations
 
 import argparse
+import os.path as osp
 from typing import Optional, Sequence
 
 from mmdet_inbreast.utils.cli import run_tool
@@ -74,9 +78,14 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             hook.wait_time = args.wait_time
         if args.show_dir:
             hook.test_out_dir = args.show_dir
+    cfg.test_evaluator = list(cfg.test_evaluator) if isinstance(
+        cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
+    for metric in cfg.test_evaluator:
+        # The FROC curve and points, for tools/plot_froc.py.
+        if metric.get('type') == 'FROCMetric' and \
+                metric.get('outfile_prefix') is None:
+            metric['outfile_prefix'] = osp.join(cfg.work_dir, 'test', 'froc')
     if args.out is not None:
-        cfg.test_evaluator = list(cfg.test_evaluator) if isinstance(
-            cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
         cfg.test_evaluator.append(
             dict(type='DumpDetResults', out_file_path=args.out))
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else

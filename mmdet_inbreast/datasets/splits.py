@@ -23,12 +23,12 @@ from __future__ import annotations
 import hashlib
 import os
 import os.path as osp
-import re
 from collections import defaultdict
 from typing import Sequence
 
 import numpy as np
 
+from ..utils.errors import InputError
 from .inbreast_release.errors import ReleaseError
 from .inbreast_release.scan import ImageRecord
 
@@ -218,37 +218,25 @@ def make_folds(records: Sequence[ImageRecord], k: int, seed: int = 0,
 
 
 def read_split_file(path: str) -> list[str]:
-    """Read a split file: 8-digit keys, one a line; blank lines and ``#``
-    comments are ignored.
+    """Read an INbreast split file: 8-digit keys, one a line; blank lines
+    and ``#`` comments are ignored (:func:`~mmdet_inbreast.datasets.
+    base_mammo.read_key_file` with INbreast's key pattern).
 
     Raises:
         FileNotFoundError: If the file does not exist.
         ReleaseError: If a line is not an 8-digit key, a key repeats, or the
             split is empty.
     """
+    from .base_mammo import read_key_file
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'{path}: split file not found; write it with '
             'tools/split_patients.py or set ann_file=None for all images')
-    keys: list[str] = []
-    seen: set[str] = set()
-    with open(path) as f:
-        for line_no, line in enumerate(f, 1):
-            key = line.split('#', 1)[0].strip()
-            if not key:
-                continue
-            if not re.fullmatch(r'\d{8}', key):
-                raise ReleaseError(
-                    f'{path}:{line_no}: {key!r} is not an 8-digit image key')
-            if key in seen:
-                raise ReleaseError(f'{path}:{line_no}: key {key} repeats')
-            seen.add(key)
-            keys.append(key)
-    if not keys:
-        raise ReleaseError(
-            f'{path}: the split lists no images; rerun tools/split_patients.py '
-            'with ratios that give this split at least one patient')
-    return keys
+    try:
+        return read_key_file(path, r'\d{8}', '8-digit image key',
+                             'write it with tools/split_patients.py')
+    except InputError as e:
+        raise ReleaseError(str(e)) from None
 
 
 def write_split(path: str, keys: Sequence[str], header: str = '') -> None:

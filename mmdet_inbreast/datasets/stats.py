@@ -13,7 +13,7 @@ import json
 import math
 import os
 import os.path as osp
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -162,7 +162,9 @@ def compute_split_stats(data_root: str, split: str,
     """Zero-ignoring statistics of a split, written beside the split.
 
     One shared scan (:func:`~mmdet_inbreast.datasets.inbreast_release.
-    scan_release` and ``iter_pixels``): images the scan cannot use (no
+    scan_release` and ``iter_pixels``; for a VinDr-Mammo release, found by
+    its ``breast-level_annotations.csv``, the VinDr scan and the split's
+    image_ids): images the scan cannot use (no
     DICOM, broken header) and images whose pixels cannot be decoded are
     skipped, counted and listed under ``skipped`` with the reason; the
     scan's summary line and the skipped images are printed. The only file
@@ -184,26 +186,41 @@ def compute_split_stats(data_root: str, split: str,
         InputError: The split file is missing or broken, or no image of it
             has a non-zero pixel.
     """
+    from .base_mammo import format_summary, read_key_file
     from .inbreast_release import format_report, iter_pixels, scan_release
     from .splits import read_split_file
+    from .vindr_release import VINDR_KEY_RE
+    from .vindr_release.splits import is_vindr_layout
 
     split_path = split if osp.isabs(split) else osp.join(data_root, split)
     if not osp.isfile(split_path):
         raise InputError(
             f'{split_path}: split file not found; write it with python '
             f'tools/split_patients.py "{data_root}"')
-    keys = read_split_file(split_path)
-    records, report = scan_release(data_root, keys=keys)
-    pixels = (img for _, img in iter_pixels(records, report,
-                                            progress=progress))
+    if is_vindr_layout(data_root):
+        keys = read_key_file(
+            split_path, VINDR_KEY_RE, 'image_id',
+            'write it with tools/split_patients.py (one image_id a line)')
+        records, report, errors = _vindr_split_records(data_root, keys)
+        pixels = _vindr_pixels(records, report, errors, progress)
+    else:
+        keys = read_split_file(split_path)
+        records, report = scan_release(data_root, keys=keys)
+        errors = report.errors
+        pixels = (img for _, img in iter_pixels(records, report,
+                                                progress=progress))
     try:
         stats = nonzero_stats(pixels)
     except ValueError as e:
         raise InputError(f'{split_path}: {e}; {report.num_skipped} image(s) '
                          'of the split could not be read') from None
     # The one summary line every tool prints, then the skipped images.
-    print(f'scan: {format_report(records, report).splitlines()[0]}')
-    skipped = [dict(file=key, reason=report.errors.get(key, reason))
+    summary = (format_summary(records, report, ('mass', ), 'studies',
+                              max_problems=0)
+               if is_vindr_layout(data_root) else
+               format_report(records, report))
+    print(f'scan: {summary.splitlines()[0]}')
+    skipped = [dict(file=key, reason=errors.get(key, reason))
                for reason, names in report.skipped.items() for key in names]
     if skipped:
         print(f'skipped {len(skipped)} image(s) of {split_path}: ' +
@@ -219,6 +236,32 @@ def compute_split_stats(data_root: str, split: str,
         json.dump(stats, f, indent=2)
     os.replace(tmp, out)
     return out, stats
+
+
+def _vindr_split_records(data_root: str, keys: Sequence[str]):
+    """The VinDr-Mammo records of ``keys`` (image_ids), the scan's report
+    (keys the release does not hold are skipped) and a dict for the full
+    errors of skipped images."""
+    from .vindr_release.splits import scan_vindr_for_splits
+    records, report = scan_vindr_for_splits(data_root, None)
+    by_key = {r.file_name: r for r in records}
+    for key in keys:
+        if key not in by_key:
+            report.skip('not in the release', key)
+    report.listed = len(keys)
+    return [by_key[k] for k in keys if k in by_key], report, {}
+
+
+def _vindr_pixels(records, report, errors: dict, progress):
+    """The pixels of ``records``; a file that does not decode is skipped
+    with its error."""
+    from .dicom import DicomError, read_dicom_pixels
+    for record in (progress(records) if progress else records):
+        try:
+            yield read_dicom_pixels(record.img_path)[0]
+        except (DicomError, FileNotFoundError) as e:
+            report.skip('pixels not decodable', record.file_name)
+            errors[record.file_name] = str(e)
 
 
 def load_stats(path: str) -> dict:

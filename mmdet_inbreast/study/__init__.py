@@ -9,8 +9,8 @@ from .folds import (check_out_of_fold, make_folds, write_fold_files,
 from .launchers import LAUNCHERS, launch, launch_local, launch_ray
 from .report import load_predictions, pool_variant, write_report
 from .runner import (StudyRun, execute_run, execute_with_retry, plan_runs,
-                     prepare_study, report_study, run_state, run_study,
-                     split_options)
+                     prepare_study, raise_if_failed, report_study, run_state,
+                     run_study, split_options)
 from .spec import Stage, StudySpec, Variant, load_study
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     'check_out_of_fold', 'execute_run', 'execute_with_retry', 'launch',
     'launch_local', 'launch_ray', 'load_predictions', 'load_study',
     'make_folds', 'plan_runs', 'pool_variant', 'prepare_study',
+    'raise_if_failed',
     'report_study', 'run_state',
     'run_study', 'split_options', 'write_fold_files', 'write_report',
     'write_split_and_stats', 'write_splits_and_stats'

@@ -29,8 +29,6 @@ from __future__ import annotations
 import json
 import os
 import os.path as osp
-import shlex
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -140,21 +138,8 @@ def split_options(config: str, splits: dict) -> list[str]:
 def _run_logged(cmd: list[str], log_path: str, env: Optional[dict],
                 echo: Optional[Callable[[str], None]]) -> int:
     """Run ``cmd`` with its output appended to ``log_path``; exit code."""
-    from ..apis.sweep import _PROGRESS_RE, _progress_line
-    os.makedirs(osp.dirname(log_path), exist_ok=True)
-    with open(log_path, 'a') as log:
-        log.write(f'$ {shlex.join(cmd)}\n')
-        log.flush()
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            errors='replace',
-            env=dict(os.environ, PYTHONUNBUFFERED='1', **(env or {})))
-        for line in proc.stdout:
-            log.write(line)
-            if echo is not None and _PROGRESS_RE.search(line):
-                echo(_progress_line(line))
-        log.flush()
-        return proc.wait()
+    from ..apis.sweep import run_logged
+    return run_logged(cmd, log_path, echo, env)
 
 
 def _read_json(path: str) -> Optional[dict]:
@@ -530,3 +515,19 @@ def report_study(spec: StudySpec, data_root: str, work_root: str,
                              'not run', log=r.log, wall_s=0.0)
                 for r in runs}
     return write_report(spec, work_root, runs, statuses, echo=echo)
+
+
+def raise_if_failed(out: dict) -> None:
+    """End a command line with an error when a run of the study failed.
+
+    Args:
+        out (dict): What :func:`run_study` returned.
+
+    Raises:
+        SystemExit: Naming the failed runs (``results.md`` lists their
+            logs).
+    """
+    failed = [n for n, s in out['runs'].items() if s['status'] != 'done']
+    if failed:
+        raise SystemExit(f'{len(failed)} run(s) failed: {", ".join(failed)}'
+                         ' (see results.md for their logs)')

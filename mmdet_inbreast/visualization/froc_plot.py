@@ -156,6 +156,22 @@ def plot_froc_curves(runs: Sequence[Dict],
     ax.legend(loc='lower right', fontsize='small')
     if title:
         ax.set_title(title)
+    return save_figure(fig, out_file, dpi)
+
+
+def save_figure(fig, out_file: str, dpi: int = 150) -> str:
+    """Lay out ``fig``, write it to ``out_file`` (its folder made) and
+    close it.
+
+    Args:
+        fig (matplotlib.figure.Figure): The figure.
+        out_file (str): Image path (.png, .svg, .pdf).
+        dpi (int): Resolution of raster images. Defaults to 150.
+
+    Returns:
+        str: ``out_file``.
+    """
+    import matplotlib.pyplot as plt
     fig.tight_layout()
     if osp.dirname(out_file):
         os.makedirs(osp.dirname(out_file), exist_ok=True)

@@ -1,11 +1,11 @@
 """Plots of a study: pooled FROC curves with bootstrap bands."""
 from __future__ import annotations
 
-import os
-import os.path as osp
 from typing import Optional
 
 import numpy as np
+
+from .froc_plot import save_figure
 
 
 def plot_froc_bands(curves: dict, out_file: str,
@@ -46,9 +46,4 @@ def plot_froc_bands(curves: dict, out_file: str,
     ax.legend(loc='lower right')
     if title:
         ax.set_title(title, fontsize='medium')
-    fig.tight_layout()
-    if osp.dirname(out_file):
-        os.makedirs(osp.dirname(out_file), exist_ok=True)
-    fig.savefig(out_file, dpi=dpi)
-    plt.close(fig)
-    return out_file
+    return save_figure(fig, out_file, dpi)

@@ -75,7 +75,7 @@ def test_config_builds_with_two_classes(release, name):
     assert sum(v.count(0) for v in seen.values()) == 3
     assert sum(v.count(1) for v in seen.values()) == 12
     if name == 'retina_full_malignancy.py':
-        assert cfg.load_from == 'work_dirs/retina_patch_malignancy'
+        assert cfg.load_from == 'workdir://work_dirs/retina_patch_malignancy'
 
 
 @pytest.mark.slow

@@ -174,7 +174,7 @@ def test_inbreast_from_vindr_config(inbreast):
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'vindr',
                                    'retina_patch_from_vindr.py'))
     base = Config.fromfile(osp.join(ROOT, 'configs', 'retina_patch.py'))
-    assert cfg.load_from == 'work_dirs/retina_patch_vindr'
+    assert cfg.load_from == 'workdir://work_dirs/retina_patch_vindr'
     assert cfg.model.backbone.init_cfg is None
     # Everything but the initialisation is INbreast phase 1.
     assert cfg.train_dataloader.to_dict() == base.train_dataloader.to_dict()

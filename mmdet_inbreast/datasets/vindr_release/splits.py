@@ -6,14 +6,12 @@
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os.path as osp
 from typing import Sequence
 
 from ..base_mammo import MammoRecord, ScanReport
 from ..splits import split_by_ratios, write_split
-from ..stats import nonzero_stats
+from ..stats import compute_split_stats
 from .csv import BREAST_CSV, VinDrReleaseError
 from .scan import scan_vindr
 
@@ -79,7 +77,6 @@ def write_vindr_splits_and_stats(data_root: str,
     Returns:
         dict[str, list[str]]: Name -> image_ids.
     """
-    from ..transforms.loading import read_dicom_pixels
     if len(ratios) != len(names):
         raise ValueError(f'{len(ratios)} ratios for {len(names)} names')
     records = vindr_records(data_root, split)
@@ -91,15 +88,6 @@ def write_vindr_splits_and_stats(data_root: str,
         write_split(osp.join(data_root, 'splits', f'{name}.txt'), keys,
                     header)
         out[name] = keys
-    split_file = osp.join('splits', f'{names[0]}.txt')
-    train = set(parts[0])
-    paths = [r.img_path for r in records if r.file_name in train]
-    stats = nonzero_stats((read_dicom_pixels(p)[0] for p in paths),
-                          progress)
-    with open(osp.join(data_root, split_file), 'rb') as f:
-        sha = hashlib.sha256(f.read()).hexdigest()
-    stats.update(split_file=split_file, split_sha256=sha, skipped=[])
-    with open(osp.join(data_root, 'splits', f'{names[0]}.stats.json'),
-              'w') as f:
-        json.dump(stats, f, indent=2)
+    compute_split_stats(data_root, osp.join('splits', f'{names[0]}.txt'),
+                        progress=progress)
     return out
