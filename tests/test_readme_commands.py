@@ -135,6 +135,10 @@ PLANS = {
     '"$R"': Plan(skip='8 GPUs, bfloat16 (GPU-only); tools/dist_train.sh '
                  'runs on 2 CPU processes in tests/test_tools/'
                  'test_dist_train.py'),
+    'python tools/study.py configs/studies/vindr_pretrain.py --data-root '
+    '"$R" --work-root work_dirs/study_vindr_pretrain': Plan(
+        skip='5 folds x 4 R50 trainings; tools/study.py runs a shrunken '
+             'study in tests/test_study'),
     # Studies.
     'python tools/study.py configs/studies/seed_two_phase.py --data-root '
     '"$R" --work-root work_dirs/study_two_phase': Plan(

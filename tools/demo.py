@@ -7,8 +7,14 @@ configs/studies/demo_two_phase.py on it and writes the report
 metrics, the paired comparison; froc.png; history.png). Rerunning resumes.
 Run through ``make demo`` on a fresh machine.
 
+``--study vindr_pretrain`` runs the other demo study instead: a synthetic
+VinDr-Mammo release, the demo VinDr phase 1 on it, then
+configs/studies/demo_vindr_pretrain.py (two-phase from scratch against
+two-phase from the VinDr model; study_vindr_pretrain/results.md).
+
 Example:
     python tools/demo.py --out-dir demo_output
+    python tools/demo.py --out-dir demo_output --study vindr_pretrain
 """
 import argparse
 
@@ -27,6 +33,11 @@ def parse_args() -> argparse.Namespace:
                    help='peak brightness of the synthetic masses over the '
                    'tissue (14-bit units)')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--study', choices=('two_phase', 'vindr_pretrain'),
+                   default='two_phase',
+                   help='two_phase: configs/studies/demo_two_phase.py; '
+                   'vindr_pretrain: configs/studies/demo_vindr_pretrain.py '
+                   'after the demo VinDr-Mammo phase 1')
     return p.parse_args()
 
 
@@ -35,7 +46,8 @@ def main() -> None:
     from mmdet_inbreast.study import raise_if_failed
     args = parse_args()
     out = run_demo(args.out_dir, args.num_patients, args.scale, args.seed,
-                   args.contrast, echo=lambda m: print(m, flush=True))
+                   args.contrast, study=args.study,
+                   echo=lambda m: print(m, flush=True))
     raise_if_failed(out)
 
 

@@ -352,9 +352,12 @@ def _markdown(spec, study, names, fold_table, pooled_table, paired, pooled,
         f'by the model of the fold that held it out. Train/val/test images '
         'per fold: ' + ', '.join(
             f'{s["train"]}/{s["val"]}/{s["test"]}' for s in sizes)
-        + f'. The kept checkpoint is the {spec.checkpoint} on each fold\'s '
-        'val split (carved by patient from its training part). Baseline: '
-        f'`{spec.baseline}`.')
+        + ('. The kept checkpoint is the best on each fold\'s val split '
+           '(carved by patient from its training part)'
+           if spec.checkpoint == 'best' else
+           '. The kept checkpoint is each run\'s last (val, carved by '
+           'patient from the training part, is only monitored)')
+        + f'. Baseline: `{spec.baseline}`.')
     lines += ['', f'## Across folds: mean [{level} % t-interval over '
               f'{spec.folds} folds]', '']
     cols = list(FOLD_METRICS)

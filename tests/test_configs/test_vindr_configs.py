@@ -15,6 +15,9 @@ from mmdet_inbreast.utils import set_data_root
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'vindr', 'retina_patch_vindr.py')
+#: The configs that train on VinDr-Mammo: phase 1, and its demo scale.
+VINDR_CONFIGS = [CONFIG, osp.join(ROOT, 'configs', 'demo',
+                                  'retina_demo_patch_vindr.py')]
 
 
 @pytest.fixture(scope='module')
@@ -43,19 +46,21 @@ def test_splits_are_study_grouped_from_training(release):
     assert 1000 < stats['mean'] < 2500 and stats['std'] > 0
 
 
-def _cfg(root):
-    cfg = Config.fromfile(CONFIG)
+def _cfg(root, config=CONFIG):
+    cfg = Config.fromfile(config)
     cfg.model.backbone.init_cfg = None  # no downloads here
     set_data_root(cfg, root)
     return cfg
 
 
-def test_config_builds(release):
+@pytest.mark.parametrize('config', VINDR_CONFIGS,
+                         ids=lambda p: osp.relpath(p, ROOT))
+def test_config_builds(release, config):
     from mmdet.registry import DATASETS, MODELS
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=True)
     root, images, parts = release
-    cfg = _cfg(root)
+    cfg = _cfg(root, config)
     assert cfg.custom_imports['imports'] == ['mmdet_inbreast']
     norms = [t for t in cfg.train_dataloader.dataset.dataset.pipeline
              if t['type'] == 'ZeroIgnoringNormalize']

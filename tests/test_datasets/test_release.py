@@ -379,10 +379,11 @@ def test_read_split_file(tmp_path):
     assert read_split_file(str(path)) == ['22678622', '22678646', '50994408']
     path.write_text('# nothing here\n\n')
     with pytest.raises(ReleaseError, match='the split lists no images; '
-                       'rerun tools/split_patients.py'):
+                       'write it with tools/split_patients.py'):
         read_split_file(str(path))
     path.write_text('22678622\n22678622\n')
-    with pytest.raises(ReleaseError, match=':2: key 22678622 repeats'):
+    with pytest.raises(ReleaseError,
+                       match=':2: 8-digit image key 22678622 repeats'):
         read_split_file(str(path))
     path.write_text('22678622\n22678622.dcm\n')
     with pytest.raises(ReleaseError, match=":2: '22678622.dcm' is not an "

@@ -1,0 +1,22 @@
+# Pre-training on a larger release: INbreast two-phase runs whose phase 1
+# starts from ImageNet against the same runs whose phase 1 starts from the
+# VinDr-Mammo phase-1 model (configs/vindr/retina_patch_from_vindr.py),
+# compared on INbreast folds by patient with a paired bootstrap. The VinDr
+# model is trained once, before the study, and sees no INbreast image:
+#   python tools/train.py configs/vindr/retina_patch_vindr.py        # -> work_dirs/retina_patch_vindr
+#   python tools/study.py configs/studies/vindr_pretrain.py \
+#       --data-root "data/INbreast Release 1.0" --work-root work_dirs/study_vindr_pretrain
+folds = 5
+seed = 0
+stratify = 'mass'
+val_fraction = 0.125
+checkpoint = 'best'
+bootstrap = 1000
+baseline = 'imagenet'
+variants = [
+    dict(name='imagenet',
+         config=['configs/retina_patch.py', 'configs/retina_full.py']),
+    dict(name='vindr',
+         config=['configs/vindr/retina_patch_from_vindr.py',
+                 'configs/retina_full.py']),
+]
