@@ -10,7 +10,7 @@ Example:
 """
 import argparse
 
-from mmdet_inbreast.datasets.benchmark_vindr import benchmark_vindr_build
+from mmdet_inbreast.utils.benchmark.vindr_build import benchmark_vindr_build
 from mmdet_inbreast.utils.cli import run_tool
 
 

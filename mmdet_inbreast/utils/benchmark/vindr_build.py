@@ -8,8 +8,8 @@ import time
 
 from mmengine.logging import MMLogger
 
-from .synthetic_vindr import make_vindr_placeholder_layout
-from .vindr_mammo import VinDrMammoDataset
+from ...datasets.synthetic_vindr import make_vindr_placeholder_layout
+from ...datasets.vindr_mammo import VinDrMammoDataset
 
 
 def benchmark_vindr_build(out_dir: str, num_images: int = 20000,
