@@ -6,12 +6,8 @@
 #   python tools/train.py configs/vindr/retina_patch_vindr.py        # -> work_dirs/retina_patch_vindr
 #   python tools/study.py configs/studies/vindr_pretrain.py \
 #       --data-root "data/INbreast Release 1.0" --work-root work_dirs/study_vindr_pretrain
-folds = 5
-seed = 0
-stratify = 'mass'
-val_fraction = 0.125
-checkpoint = 'best'
-bootstrap = 1000
+# The folds and settings of ./seed_two_phase.py; other variants.
+_base_ = ['./seed_two_phase.py']
 baseline = 'imagenet'
 variants = [
     dict(name='imagenet',

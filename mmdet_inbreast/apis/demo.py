@@ -107,7 +107,8 @@ def pretrain_vindr(out_dir: str, seed: int, contrast: float,
         RuntimeError: The training failed (the message names its log).
     """
     from ..datasets.synthetic_vindr import make_synthetic_vindr
-    from ..datasets.vindr_release.splits import write_vindr_splits_and_stats
+    from ..datasets.vindr_release.splits import (
+        is_vindr_layout, write_vindr_splits_and_stats)
     from .sweep import run_logged
     root = osp.join(out_dir, 'data', 'vindr-mammo')
     work_dir = osp.join(out_dir, 'work_dirs', 'retina_demo_patch_vindr')
@@ -115,7 +116,7 @@ def pretrain_vindr(out_dir: str, seed: int, contrast: float,
     if osp.isfile(done):
         echo(f'VinDr phase 1: done, {work_dir}')
         return work_dir
-    if not osp.isfile(osp.join(root, 'breast-level_annotations.csv')):
+    if not is_vindr_layout(root):
         echo(f'writing a synthetic VinDr-Mammo release '
              f'({DEMO_VINDR_RELEASE["num_studies"]} studies, mass contrast '
              f'{contrast:g}) to {root}')

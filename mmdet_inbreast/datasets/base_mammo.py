@@ -109,6 +109,8 @@ class ScanReport:
             wrong, the fix), skipped images and kept ones alike.
         counts (Counter): Things kept but worth a number in the summary
             (``'boxes of unknown malignancy (ignore_flag)'``, ...).
+        errors (dict[str, str]): Image key -> the full error, for skipped
+            images that have one (a DICOM that does not decode).
         strict (bool): :meth:`problem` raises instead of recording.
         error_type (type): The :class:`InputError` subclass raised.
     """
@@ -116,6 +118,7 @@ class ScanReport:
     skipped: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
+    errors: dict = field(default_factory=dict)
     strict: bool = False
     error_type: type = InputError
 
@@ -135,11 +138,14 @@ class ScanReport:
         if skip is not None:
             self.skip(reason or 'problem', skip)
 
-    def skip(self, reason: str, key: str) -> None:
-        """Record that image ``key`` was not read, and why."""
+    def skip(self, reason: str, key: str, error: str | None = None) -> None:
+        """Record that image ``key`` was not read, and why (``error``: the
+        full error, kept in :attr:`errors`)."""
         keys = self.skipped.setdefault(reason, [])
         if key not in keys:
             keys.append(key)
+        if error is not None:
+            self.errors[key] = error
 
     @property
     def num_skipped(self) -> int:

@@ -197,18 +197,17 @@ def compute_split_stats(data_root: str, split: str,
         raise InputError(
             f'{split_path}: split file not found; write it with python '
             f'tools/split_patients.py "{data_root}"')
-    if is_vindr_layout(data_root):
+    vindr = is_vindr_layout(data_root)
+    if vindr:
         keys = read_key_file(
             split_path, VINDR_KEY_RE, 'image_id',
             'write it with tools/split_patients.py (one image_id a line)')
-        records, report, errors = _vindr_split_records(data_root, keys)
-        pixels = _vindr_pixels(records, report, errors, progress)
+        records, report = _vindr_split_records(data_root, keys)
     else:
         keys = read_split_file(split_path)
         records, report = scan_release(data_root, keys=keys)
-        errors = report.errors
-        pixels = (img for _, img in iter_pixels(records, report,
-                                                progress=progress))
+    pixels = (img for _, img in iter_pixels(records, report,
+                                            progress=progress))
     try:
         stats = nonzero_stats(pixels)
     except ValueError as e:
@@ -217,10 +216,9 @@ def compute_split_stats(data_root: str, split: str,
     # The one summary line every tool prints, then the skipped images.
     summary = (format_summary(records, report, ('mass', ), 'studies',
                               max_problems=0)
-               if is_vindr_layout(data_root) else
-               format_report(records, report))
+               if vindr else format_report(records, report))
     print(f'scan: {summary.splitlines()[0]}')
-    skipped = [dict(file=key, reason=errors.get(key, reason))
+    skipped = [dict(file=key, reason=report.errors.get(key, reason))
                for reason, names in report.skipped.items() for key in names]
     if skipped:
         print(f'skipped {len(skipped)} image(s) of {split_path}: ' +
@@ -239,9 +237,8 @@ def compute_split_stats(data_root: str, split: str,
 
 
 def _vindr_split_records(data_root: str, keys: Sequence[str]):
-    """The VinDr-Mammo records of ``keys`` (image_ids), the scan's report
-    (keys the release does not hold are skipped) and a dict for the full
-    errors of skipped images."""
+    """The VinDr-Mammo records of ``keys`` (image_ids) and the scan's
+    report; keys the release does not hold are skipped."""
     from .vindr_release.splits import scan_vindr_for_splits
     records, report = scan_vindr_for_splits(data_root, None)
     by_key = {r.file_name: r for r in records}
@@ -249,19 +246,7 @@ def _vindr_split_records(data_root: str, keys: Sequence[str]):
         if key not in by_key:
             report.skip('not in the release', key)
     report.listed = len(keys)
-    return [by_key[k] for k in keys if k in by_key], report, {}
-
-
-def _vindr_pixels(records, report, errors: dict, progress):
-    """The pixels of ``records``; a file that does not decode is skipped
-    with its error."""
-    from .dicom import DicomError, read_dicom_pixels
-    for record in (progress(records) if progress else records):
-        try:
-            yield read_dicom_pixels(record.img_path)[0]
-        except (DicomError, FileNotFoundError) as e:
-            report.skip('pixels not decodable', record.file_name)
-            errors[record.file_name] = str(e)
+    return [by_key[k] for k in keys if k in by_key], report
 
 
 def load_stats(path: str) -> dict:

@@ -34,7 +34,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional, Sequence
 
-from ..apis.sweep import TEST_MODULE, TRAIN_MODULE, find_checkpoint
+from ..apis.sweep import (TEST_MODULE, TRAIN_MODULE, find_checkpoint,
+                          run_logged)
 from ..utils.errors import InputError
 from .spec import StudySpec
 
@@ -135,13 +136,6 @@ def split_options(config: str, splits: dict) -> list[str]:
     return options
 
 
-def _run_logged(cmd: list[str], log_path: str, env: Optional[dict],
-                echo: Optional[Callable[[str], None]]) -> int:
-    """Run ``cmd`` with its output appended to ``log_path``; exit code."""
-    from ..apis.sweep import run_logged
-    return run_logged(cmd, log_path, echo, env)
-
-
 def _read_json(path: str) -> Optional[dict]:
     try:
         with open(path) as f:
@@ -184,7 +178,7 @@ def execute_run(run: StudyRun, env: Optional[dict] = None,
         if osp.isfile(osp.join(wd, 'last_checkpoint')):
             cmd.append('--resume')
         cmd += ['--cfg-options', *options]
-        rc = _run_logged(cmd, run.log, env, echo)
+        rc = run_logged(cmd, run.log, echo, env)
         if rc != 0:
             return dict(status=f'failed (stage {i} training, exit {rc})',
                         log=run.log, wall_s=time.time() - start)
@@ -199,7 +193,7 @@ def execute_run(run: StudyRun, env: Optional[dict] = None,
            '--work-dir', run.test_dir, '--out', run.predictions,
            '--metrics-out', run.metrics_file, *common, '--cfg-options',
            *last['cfg_options']]
-    rc = _run_logged(cmd, run.log, env, echo)
+    rc = run_logged(cmd, run.log, echo, env)
     if rc != 0 or not osp.isfile(run.predictions) or \
             _read_json(run.metrics_file) is None:
         return dict(status=f'failed (testing, exit {rc})', log=run.log,
