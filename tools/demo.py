@@ -18,21 +18,16 @@ Example:
 """
 import argparse
 
-from mmdet_inbreast.utils.cli import run_tool
+from mmdet_inbreast.utils.cli import (add_synthetic_args,
+                                     check_synthetic_args, run_tool)
 
 
 def parse_args() -> argparse.Namespace:
     from mmdet_inbreast.apis.demo import DEMO_RELEASE
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--out-dir', default='demo_output')
-    p.add_argument('--num-patients', type=int,
-                   default=DEMO_RELEASE['num_patients'])
-    p.add_argument('--scale', type=float, default=DEMO_RELEASE['scale'])
-    p.add_argument('--contrast', type=float,
-                   default=DEMO_RELEASE['contrast'],
-                   help='peak brightness of the synthetic masses over the '
-                   'tissue (14-bit units)')
-    p.add_argument('--seed', type=int, default=0)
+    add_synthetic_args(p, DEMO_RELEASE['num_patients'],
+                       DEMO_RELEASE['scale'], DEMO_RELEASE['contrast'])
     p.add_argument('--study', choices=('two_phase', 'vindr_pretrain'),
                    default='two_phase',
                    help='two_phase: configs/studies/demo_two_phase.py; '
@@ -45,6 +40,7 @@ def main() -> None:
     from mmdet_inbreast.apis.demo import run_demo
     from mmdet_inbreast.study import raise_if_failed
     args = parse_args()
+    check_synthetic_args(args)
     out = run_demo(args.out_dir, args.num_patients, args.scale, args.seed,
                    args.contrast, study=args.study,
                    echo=lambda m: print(m, flush=True))

@@ -21,19 +21,17 @@ Example:
 import argparse
 import sys
 
-from mmengine.config import DictAction
 from tqdm import tqdm
 
 from mmdet_inbreast.apis import (DEFAULT_MODALITIES, find_dicom_files,
                                  infer_dicoms, init_inbreast_detector)
 from mmdet_inbreast.utils import InputError
-from mmdet_inbreast.utils.cli import run_tool
+from mmdet_inbreast.utils.cli import add_model_args, run_tool
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('config', help='config file')
-    p.add_argument('checkpoint', help='checkpoint file')
+    add_model_args(p)
     p.add_argument('input', help='a DICOM file or a folder of DICOM files')
     p.add_argument('--out', default='infer_out',
                    help='output folder (default: infer_out)')
@@ -50,15 +48,6 @@ def parse_args() -> argparse.Namespace:
     g.add_argument('--any-modality', action='store_true',
                    help='run on any modality (results are meaningless '
                    'outside mammography)')
-    p.add_argument('--device', default='cpu', help='cpu, cuda:0, ...')
-    p.add_argument('--stats-file',
-                   help='ZeroIgnoringNormalize statistics JSON, if not where '
-                   'the config says')
-    p.add_argument('--data-root',
-                   help="release folder of the config (moves the config's "
-                   'statistics file with it)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config settings, key=value')
     return p.parse_args()
 
 

@@ -14,19 +14,15 @@ import os.path as osp
 from mmdet_inbreast.datasets.synthetic import make_synthetic_release
 from mmdet_inbreast.datasets.synthetic_vindr import make_synthetic_vindr
 from mmdet_inbreast.utils import InputError, run_tool
+from mmdet_inbreast.utils.cli import add_synthetic_args, check_synthetic_args
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('out_dir', help='parent folder of "INbreast Release 1.0"')
-    p.add_argument('--num-patients', type=int, default=115)
-    p.add_argument('--scale', type=float, default=1.0,
-                   help='shrink images and masses (0.125: 416 x 510 images)')
-    p.add_argument('--seed', type=int, default=0)
+    add_synthetic_args(p)
     p.add_argument('--mass-fraction', type=float, default=0.26,
                    help='share of images with masses (real: 107/410)')
-    p.add_argument('--contrast', type=float, default=450.0,
-                   help='peak mass brightness over tissue (14-bit units)')
     p.add_argument('--layout', choices=('inbreast', 'vindr'),
                    default='inbreast',
                    help='vindr: a VinDr-Mammo release in OUT_DIR/vindr-mammo '
@@ -57,14 +53,7 @@ def main() -> None:
     if osp.exists(args.out_dir) and not osp.isdir(args.out_dir):
         raise InputError(f'{args.out_dir}: a file, not a folder; give the '
                          f'folder to write "{release}" into')
-    for name, ok, want in [
-            ('--num-patients', args.num_patients >= 1, 'at least 1'),
-            ('--scale', args.scale > 0, 'above 0'),
-            ('--mass-fraction', 0 <= args.mass_fraction <= 1, 'in [0, 1]'),
-            ('--contrast', args.contrast > 0, 'above 0')]:
-        if not ok:
-            value = getattr(args, name[2:].replace('-', '_'))
-            raise InputError(f'{name} {value}: must be {want}')
+    check_synthetic_args(args)
     if args.layout == 'vindr':
         return write_vindr(args)
     images = make_synthetic_release(

@@ -73,20 +73,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
         '--strides', type=int, nargs='+', default=[8, 16, 32, 64, 128])
-    parser.add_argument(
-        '--ratio-bounds',
-        type=float,
-        nargs=2,
-        default=[1.0, 4.0],
-        metavar=('LO', 'HI'),
-        help='bounds of a ratio r >= 1 (h/w; 1/r is added)')
-    parser.add_argument(
-        '--scale-bounds',
-        type=float,
-        nargs=2,
-        default=[1.0, 64.0],
-        metavar=('LO', 'HI'),
-        help='bounds of a scale (multiplier of the stride)')
+    for flag, default, what in (
+            ('--ratio-bounds', [1.0, 4.0], 'a ratio r >= 1 (h/w; 1/r is added)'),
+            ('--scale-bounds', [1.0, 64.0],
+             'a scale (multiplier of the stride)')):
+        parser.add_argument(flag, type=float, nargs=2, default=default,
+                            metavar=('LO', 'HI'), help=f'bounds of {what}')
     parser.add_argument(
         '--asymmetric-ratios',
         action='store_true',

@@ -18,7 +18,7 @@ Example:
 import argparse
 import os.path as osp
 
-from mmdet_inbreast.datasets.base_mammo import format_summary
+from mmdet_inbreast.datasets.records import format_summary
 from mmdet_inbreast.datasets.inbreast_release import (format_report,
                                                       scan_release)
 from mmdet_inbreast.datasets.splits import (carve_val, describe_split,

@@ -16,19 +16,17 @@ import csv
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
 from tqdm import tqdm
 
 from mmdet_inbreast.apis import (init_inbreast_detector, load_split_infos,
                                  visualize_split)
 from mmdet_inbreast.utils import InputError
-from mmdet_inbreast.utils.cli import run_tool
+from mmdet_inbreast.utils.cli import add_model_args, run_tool
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('config', help='config file')
-    p.add_argument('checkpoint', help='checkpoint file')
+    add_model_args(p)
     p.add_argument('--split', default='test',
                    help="'test', 'val', 'train' (the config's splits) or a "
                    'split file (default: test)')
@@ -39,12 +37,6 @@ def parse_args() -> argparse.Namespace:
                    help='longest side of each PNG (default 1024)')
     p.add_argument('--num', type=int, default=4,
                    help='best and worst images on the contact sheet (each)')
-    p.add_argument('--device', default='cpu', help='cpu, cuda:0, ...')
-    p.add_argument('--data-root', help='release folder for the config')
-    p.add_argument('--stats-file', help='statistics JSON, if not where the '
-                   'config says')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config settings, key=value')
     return p.parse_args()
 
 

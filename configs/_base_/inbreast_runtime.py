@@ -1,6 +1,11 @@
 _base_ = 'mmdet::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['mmdet_inbreast'], allow_failed_imports=False)
+# A fixed seed (mmengine picks a random one when none is set): weight
+# initialisation, crops and shuffling are the same on every run of a config
+# (bit for bit on the same device and thread count). A study passes its own
+# seed to every run.
+randomness = dict(seed=0)
 default_hooks = dict(
     # Stops training before its first step when stats_file was not computed
     # on train_dataloader's split, or the best checkpoint would be chosen on

@@ -19,36 +19,14 @@ State, so that a sweep killed at any point picks up where it stopped:
   ``test.py`` exits 0 and its metrics JSON is found. **A run is finished when
   ``.done`` exists**; finished runs are skipped.
 
-Results are read from the files mmengine writes, so a summary can also be
-made of work dirs trained by hand (``summary_only``):
-
-- metrics: the newest ``<work_dir>/test/<timestamp>/<timestamp>.json`` (or
-  ``<work_dir>/<timestamp>/<timestamp>.json``) holding test metrics; mmengine's
-  ``LoggerHook`` writes it at the end of ``runner.test()``. AP =
-  ``coco/bbox_mAP``, AP50 = ``coco/bbox_mAP_50``, CPM = ``froc/CPM``,
-  sens@1 = ``froc/sens@1``.
-- training time: the time of the training iterations as mmengine logs
-  them in ``<timestamp>/vis_data/scalars.json``: each training line holds
-  ``time``, the mean seconds per iteration over the logging window, and the
-  global ``iter``; the time is the sum of ``time`` times the iterations
-  since the previous line (one logging interval for a session's first
-  line). The sessions of a resumed run add up, iterations that a killed
-  session had done and the resumed one did again included. Validation,
-  checkpointing and the process start-up are not included. Without
-  scalars, the wall time of the training command recorded in
-  ``.train_done`` is used.
-
-The tested checkpoint is, by default, the last one (``last_checkpoint``):
-the split-ratio variants validate on their test split, so their "best"
-checkpoint would be chosen on the test data. ``checkpoint='best'`` takes the
-newest ``best_*.pth`` instead, when there is one.
+What a work dir holds (the checkpoint to test, the test metrics, the
+training time) is read by :mod:`mmdet_inbreast.apis.work_dir`, so a summary
+(:mod:`mmdet_inbreast.apis.sweep_summary`) can also be made of work dirs
+trained by hand (``summary_only``).
 """
 from __future__ import annotations
 
-import csv
-import glob
 import json
-import math
 import os
 import os.path as osp
 import re
@@ -60,20 +38,10 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from ..utils.errors import InputError
+from .sweep_summary import collect_row, summary_table, write_summary
+from .work_dir import (DONE_FILE, TRAIN_DONE_FILE, find_checkpoint,
+                       find_test_metrics, run_state)
 
-#: Summary columns -> metric keys of mmengine's test JSON.
-METRIC_COLUMNS: dict[str, str] = {
-    'AP': 'coco/bbox_mAP',
-    'AP50': 'coco/bbox_mAP_50',
-    'CPM': 'froc/CPM',
-    'sens@1': 'froc/sens@1',
-}
-SUMMARY_COLUMNS = ('run', 'AP', 'AP50', 'CPM', 'sens@1', 'train_time_s',
-                   'status', 'checkpoint')
-
-DONE_FILE = '.done'
-TRAIN_DONE_FILE = '.train_done'
-_TS_DIR_RE = re.compile(r'^\d{8}_\d{6}$')
 #: The modules that run training and testing (``python -m MODULE``).
 TRAIN_MODULE = 'mmdet_inbreast.apis.train'
 TEST_MODULE = 'mmdet_inbreast.apis.test'
@@ -123,28 +91,6 @@ def plan_sweep(configs: Sequence[str], work_root: str) -> list[SweepRun]:
     return runs
 
 
-def _read_json(path: str) -> Optional[dict]:
-    try:
-        with open(path) as f:
-            content = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return content if isinstance(content, dict) else None
-
-
-def run_state(run: SweepRun) -> str:
-    """``'done'`` (``.done``), ``'trained'`` (``.train_done``),
-    ``'resume'`` (``last_checkpoint`` without ``.train_done``: killed while
-    training) or ``'new'``."""
-    if osp.isfile(osp.join(run.work_dir, DONE_FILE)):
-        return 'done'
-    if osp.isfile(osp.join(run.work_dir, TRAIN_DONE_FILE)):
-        return 'trained'
-    if osp.isfile(osp.join(run.work_dir, 'last_checkpoint')):
-        return 'resume'
-    return 'new'
-
-
 def _common_args(data_root: Optional[str],
                  cfg_options: Optional[Sequence[str]]) -> list[str]:
     args = []
@@ -180,171 +126,6 @@ def test_command(run: SweepRun,
     return [*python, '-m', TEST_MODULE, run.config, checkpoint,
             '--work-dir', run.test_dir, *extra] + _common_args(
                 data_root, cfg_options)
-
-
-def find_checkpoint(work_dir: str, which: str = 'last') -> Optional[str]:
-    """The checkpoint to test: ``'last'`` (the file named by mmengine's
-    ``last_checkpoint``) or ``'best'`` (the newest ``best_*.pth``, else the
-    last). None if there is none."""
-    if which not in ('last', 'best'):
-        raise ValueError(f"checkpoint must be 'last' or 'best', got "
-                         f'{which!r}')
-    if which == 'best':
-        best = sorted(glob.glob(osp.join(work_dir, 'best_*.pth')),
-                      key=osp.getmtime)
-        if best:
-            return best[-1]
-    marker = osp.join(work_dir, 'last_checkpoint')
-    if osp.isfile(marker):
-        with open(marker) as f:
-            path = f.read().strip()
-        if path and not osp.isfile(path):  # work dir moved since
-            path = osp.join(work_dir, osp.basename(path))
-        if path and osp.isfile(path):
-            return path
-    epochs = sorted(glob.glob(osp.join(work_dir, 'epoch_*.pth')),
-                    key=lambda p: int(re.sub(r'\D', '', osp.basename(p))
-                                      or 0))
-    return epochs[-1] if epochs else None
-
-
-def _timestamp_dirs(folder: str) -> list[str]:
-    if not osp.isdir(folder):
-        return []
-    return sorted(osp.join(folder, d) for d in os.listdir(folder)
-                  if _TS_DIR_RE.match(d) and osp.isdir(osp.join(folder, d)))
-
-
-def find_test_metrics(work_dir: str) -> tuple[Optional[str], dict]:
-    """The newest mmengine test-metrics JSON of a run (see module
-    docstring) and its content; ``(None, {})`` if there is none."""
-    candidates = []
-    for folder in (osp.join(work_dir, 'test'), work_dir):
-        for ts_dir in _timestamp_dirs(folder):
-            path = osp.join(ts_dir, osp.basename(ts_dir) + '.json')
-            candidates.append((osp.basename(ts_dir), path))
-    for _, path in sorted(candidates, reverse=True):
-        content = _read_json(path)
-        if content and any(k in content for k in METRIC_COLUMNS.values()):
-            return path, content
-    return None, {}
-
-
-def train_time_from_scalars(work_dir: str) -> Optional[float]:
-    """Seconds of training iterations of a work dir from mmengine's
-    ``vis_data/scalars.json`` files (see the module docstring); None if no
-    training line is found."""
-    from ..visualization.history import find_scalar_files
-    try:
-        files = find_scalar_files(work_dir)
-    except (FileNotFoundError, ValueError):  # no work dir, or no scalars
-        return None
-    sessions = []
-    for path in files:
-        lines = []
-        with open(path) as f:
-            for line in f:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                record = {k.split('/', 1)[-1]: v for k, v in record.items()}
-                if 'iter' in record and 'time' in record:
-                    lines.append((int(record['iter']), float(record['time'])))
-        if lines:
-            sessions.append(lines)
-    all_steps = sorted(b[0] - a[0] for lines in sessions
-                       for a, b in zip(lines, lines[1:]))
-    total, found = 0.0, bool(sessions)
-    for lines in sessions:
-        iters = [it for it, _ in lines]
-        steps = sorted(b - a for a, b in zip(iters, iters[1:])) or all_steps
-        # The first line of a session covers one logging interval (a
-        # resumed session starts after its checkpoint, not at 0).
-        first = min(iters[0], steps[len(steps) // 2]) if steps else iters[0]
-        deltas = [first] + [b - a for a, b in zip(iters, iters[1:])]
-        total += sum(t * d for (_, t), d in zip(lines, deltas))
-    return total if found else None
-
-
-def collect_row(run: SweepRun, status: Optional[str] = None) -> dict:
-    """The summary row of a run, read from its work dir.
-
-    Returns:
-        dict: Keys :data:`SUMMARY_COLUMNS`; metrics are floats or None.
-    """
-    done = _read_json(osp.join(run.work_dir, DONE_FILE)) or {}
-    metrics_file = done.get('metrics_file')
-    metrics = _read_json(metrics_file) if metrics_file else None
-    if metrics is None:
-        metrics_file, metrics = find_test_metrics(run.work_dir)
-    row = dict(run=run.name)
-    for column, key in METRIC_COLUMNS.items():
-        value = metrics.get(key)
-        row[column] = float(value) if isinstance(value, (int, float)) else None
-    row['train_time_s'] = train_time_from_scalars(run.work_dir)
-    if row['train_time_s'] is None:
-        train_done = _read_json(osp.join(run.work_dir, TRAIN_DONE_FILE))
-        row['train_time_s'] = (train_done or {}).get('wall_s')
-    if status is None:
-        state = run_state(run)
-        status = {'done': 'done', 'trained': 'trained, not tested',
-                  'resume': 'partial', 'new': 'not run'}[state]
-        if state != 'done' and metrics_file:
-            status = 'tested (outside the sweep)'
-    row['status'] = status
-    row['checkpoint'] = done.get('checkpoint') or ''
-    return row
-
-
-def _fmt(value, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ''
-    if isinstance(value, float):
-        return f'{value:.{digits}f}'
-    return str(value)
-
-
-def summary_table(rows: Sequence[dict]) -> str:
-    """A Markdown table of the rows (metrics to 4 decimals, time to 0)."""
-    header = '| ' + ' | '.join(SUMMARY_COLUMNS) + ' |'
-    rule = '|' + '|'.join(['---'] + ['---:'] * 5 + ['---', '---']) + '|'
-    lines = [header, rule]
-    for r in rows:
-        cells = [r['run']] + [_fmt(r[c]) for c in METRIC_COLUMNS] + [
-            _fmt(r['train_time_s'], 0), r['status'],
-            osp.basename(r['checkpoint'] or '')
-        ]
-        lines.append('| ' + ' | '.join(cells) + ' |')
-    return '\n'.join(lines)
-
-
-def write_summary(rows: Sequence[dict], work_root: str) -> tuple[str, str]:
-    """Write ``<work_root>/summary.md`` and ``<work_root>/summary.csv``.
-
-    The CSV has the columns of :data:`SUMMARY_COLUMNS` with full-precision
-    metrics (empty when missing); ``summary.md`` has the same table.
-
-    Returns:
-        tuple[str, str]: The two paths.
-    """
-    os.makedirs(work_root, exist_ok=True)
-    md_path = osp.join(work_root, 'summary.md')
-    csv_path = osp.join(work_root, 'summary.csv')
-    with open(md_path, 'w') as f:
-        f.write(f'# Sweep summary ({len(rows)} runs)\n\n')
-        f.write('AP, AP50: COCO bbox mAP and mAP@0.5 (pycocotools); CPM, '
-                'sens@1: FROC on the test split (IoU >= 0.5); '
-                'train_time_s: time of the training iterations from '
-                "mmengine's scalars.json.\n\n")
-        f.write(summary_table(rows) + '\n')
-    with open(csv_path, 'w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=SUMMARY_COLUMNS)
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: '' if r.get(k) is None else r[k]
-                             for k in SUMMARY_COLUMNS})
-    return md_path, csv_path
 
 
 #: Lines of the runs' output echoed as progress: epoch summaries (the last
@@ -422,8 +203,8 @@ def run_sweep(configs: Sequence[str],
         data_root (str, optional): Passed as ``--data-root``.
         cfg_options (Sequence[str], optional): ``key=value`` strings passed
             verbatim as ``--cfg-options`` to both tools.
-        checkpoint (str): ``'last'`` or ``'best'`` (module docstring).
-            Defaults to ``'last'``.
+        checkpoint (str): ``'last'`` or ``'best'``
+            (:func:`~.work_dir.find_checkpoint`). Defaults to ``'last'``.
         dry_run (bool): Print the plan and commands; run nothing, write
             nothing. Defaults to False.
         summary_only (bool): Run nothing; write the summary of what the

@@ -54,8 +54,8 @@ def visualize_split(model,
     worst ``num`` images to ``<out_dir>/contact_sheet.png``.
 
     Per-image hits and the ranking are those of
-    :func:`~mmdet_inbreast.visualization.mammogram.image_hits` and
-    :func:`~mmdet_inbreast.visualization.mammogram.rank_images` (missed
+    :func:`~mmdet_inbreast.visualization.hits.image_hits` and
+    :func:`~mmdet_inbreast.visualization.hits.rank_images` (missed
     boxes at IoU >= 0.5, then false positives, at ``score_thr``).
 
     Args:
@@ -72,9 +72,8 @@ def visualize_split(model,
         list[dict]: Per image, best first: ``file_name``, ``png``, ``tp``,
         ``fp``, ``missed``, ``num_gt``, ``rank``.
     """
-    from ..visualization.mammogram import (contact_sheet, image_hits,
-                                           rank_images, render_mammogram,
-                                           save_rgb)
+    from ..visualization import (contact_sheet, image_hits, rank_images,
+                                 render_mammogram, save_rgb)
     os.makedirs(out_dir, exist_ok=True)
     pipeline = build_dicom_pipeline(model)
     hits, names, pngs = [], [], []

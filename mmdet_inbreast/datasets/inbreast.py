@@ -7,7 +7,8 @@ from typing import Sequence
 
 from mmdet.registry import DATASETS
 
-from .base_mammo import BaseMammoDataset, MammoBox, MammoRecord
+from .base_mammo import BaseMammoDataset
+from .records import MammoBox, MammoRecord
 from .dicom import DEFAULT_MODALITIES
 from .inbreast_release import (LESION_NAMES, ImageRecord, ReleaseError,
                                ScanReport, format_report, scan_release)

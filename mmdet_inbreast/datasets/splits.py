@@ -220,14 +220,14 @@ def make_folds(records: Sequence[ImageRecord], k: int, seed: int = 0,
 def read_split_file(path: str) -> list[str]:
     """Read an INbreast split file: 8-digit keys, one a line; blank lines
     and ``#`` comments are ignored (:func:`~mmdet_inbreast.datasets.
-    base_mammo.read_key_file` with INbreast's key pattern).
+    records.read_key_file` with INbreast's key pattern).
 
     Raises:
         FileNotFoundError: If the file does not exist.
         ReleaseError: If a line is not an 8-digit key, a key repeats, or the
             split is empty.
     """
-    from .base_mammo import read_key_file
+    from .records import read_key_file
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'{path}: split file not found; write it with '

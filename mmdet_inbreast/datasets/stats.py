@@ -186,7 +186,7 @@ def compute_split_stats(data_root: str, split: str,
         InputError: The split file is missing or broken, or no image of it
             has a non-zero pixel.
     """
-    from .base_mammo import format_summary, read_key_file
+    from .records import format_summary, read_key_file
     from .inbreast_release import format_report, iter_pixels, scan_release
     from .splits import read_split_file
     from .vindr_release import VINDR_KEY_RE

@@ -27,10 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .synthetic import (LOG_ASPECT_MEAN, LOG_ASPECT_STD, LOG_SIZE_MEAN,
-                        LOG_SIZE_STD, MAX_SIZE_PX, MIN_SIZE_PX, TISSUE_MEAN,
-                        TISSUE_STD, _breast_extent, _draw_mass,
-                        _mass_polygon, _overlap, _texture, _uid)
+from .synthetic_draw import dicom_dataset, place_lesion, tissue, uid
 from .vindr_release.csv import BREAST_CSV, FINDING_CSV, IMAGE_DIR
 
 #: (width, height) of the two image sizes written (the most common sizes
@@ -91,85 +88,34 @@ def _write_dicom(path: str, pixels: np.ndarray, seed: int,
                  image: SyntheticVinDrImage, manufacturer: str,
                  bits_stored: int) -> None:
     """A DX mammogram; MONOCHROME1 stores the inverted values."""
-    from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian
-
     top = 2**bits_stored - 1
     stored = np.minimum(pixels, top)
     if image.photometric == 'MONOCHROME1':
         stored = top - stored
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = '1.2.840.10008.5.1.4.1.1.1.2'
-    meta.MediaStorageSOPInstanceUID = _uid(seed, image.image_id, 'sop')
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationClassUID = _uid(0, 'mmdet_inbreast')
-    ds = FileDataset(path, {}, file_meta=meta, preamble=b'\0' * 128)
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID = _uid(seed, image.study_id)
-    ds.SeriesInstanceUID = _uid(seed, image.series_id)
-    ds.PatientID = 'ANON'
-    ds.Modality = 'MG'
-    ds.Manufacturer = manufacturer
-    ds.ImageLaterality = image.laterality
-    ds.ViewPosition = image.view
-    ds.PhotometricInterpretation = image.photometric
-    ds.SamplesPerPixel = 1
-    ds.Rows, ds.Columns = pixels.shape
-    ds.BitsAllocated = 16
-    ds.BitsStored = bits_stored
-    ds.HighBit = bits_stored - 1
-    ds.PixelRepresentation = 0
-    ds.ImagerPixelSpacing = [0.085, 0.085]
-    ds.RescaleSlope = 1
-    ds.RescaleIntercept = 0
-    ds.PixelData = np.ascontiguousarray(stored, dtype='<u2').tobytes()
-    ds.save_as(path, enforce_file_format=True)
+    dicom_dataset(
+        path, stored, seed, image.image_id, uid(seed, image.study_id),
+        uid(seed, image.series_id), bits_stored, PatientID='ANON',
+        Manufacturer=manufacturer, ImageLaterality=image.laterality,
+        ViewPosition=image.view,
+        PhotometricInterpretation=image.photometric,
+        ImagerPixelSpacing=[0.085, 0.085]).save_as(
+            path, enforce_file_format=True)
 
 
 def _render(rng: np.random.Generator, h: int, w: int, side: str,
             scale: float, combos: list, contrast: float):
-    """(h, w) uint16 pixels (0 background) and one box per finding."""
-    extent = _breast_extent(rng, h, w)
-    x = np.arange(w, dtype=np.float32)
-    dist = x[None, :] if side == 'R' else (w - 1 - x)[None, :]
-    inside = dist < extent[:, None]
-    rel = np.clip(dist / np.maximum(extent[:, None], 1), 0, 1)
-    cell = max(4, int(round(96 * scale)))
-    img = (TISSUE_MEAN + 120 - 240 * rel**2
-           + 0.75 * TISSUE_STD * _texture(rng, h, w, cell)).astype(np.float32)
-    img += rng.normal(0, 25, size=(h, w)).astype(np.float32)
+    """(h, w) uint16 pixels (0 background) and one box per finding (None
+    where there was no room)."""
+    img, inside, extent = tissue(rng, h, w, side, scale)
     boxes: list = []
     for categories in combos:
-        box = None
         mass = 'Mass' in categories
-        for _attempt in range(50):
-            size = np.exp(rng.normal(LOG_SIZE_MEAN, LOG_SIZE_STD))
-            size = np.clip(size, MIN_SIZE_PX, MAX_SIZE_PX) * scale * (
-                1.0 if mass else 0.6)
-            aspect = np.exp(rng.normal(LOG_ASPECT_MEAN, LOG_ASPECT_STD))
-            bw, bh = size / np.sqrt(aspect), size * np.sqrt(aspect)
-            bw, bh = min(bw, 0.5 * w), min(bh, 0.5 * h)
-            cy = rng.uniform(bh * 0.6, h - bh * 0.6)
-            reach = extent[int(cy)]
-            if reach < bw * 1.4:
-                continue
-            d = rng.uniform(bw * 0.6, reach - bw * 0.6)
-            cx = d if side == 'R' else w - 1 - d
-            pts, harm = _mass_polygon(rng, cx, cy, bw, bh)
-            if (pts.min() < 0 or pts[:, 0].max() > w - 1
-                    or pts[:, 1].max() > h - 1):
-                continue
-            cand = [round(float(v), 2) for v in
-                    (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(),
-                     pts[:, 1].max())]
-            if any(b is not None and _overlap(cand, b) for b in boxes):
-                continue
-            _draw_mass(img, pts, harm, cx, cy, bw, bh,
-                       contrast * rng.uniform(0.8, 1.2) * (1 if mass else .5))
-            box = cand
-            break
-        boxes.append(box)
+        placed = place_lesion(
+            rng, img, extent, side, scale,
+            [b for b in boxes if b is not None],
+            contrast * (1 if mass else .5), size_factor=1.0 if mass else 0.6,
+            max_fraction=0.5, decimals=2)
+        boxes.append(None if placed is None else placed[1])
     pixels = np.where(inside, np.clip(img, 1, 4095), 0)
     return np.rint(pixels).astype(np.uint16), boxes
 

@@ -5,8 +5,8 @@ import os.path as osp
 
 from mmdet.registry import DATASETS
 
-from .base_mammo import BaseMammoDataset, MammoRecord, ScanReport, \
-    read_key_file
+from .base_mammo import BaseMammoDataset
+from .records import MammoRecord, ScanReport, read_key_file
 from .vindr_release import (BREAST_CSV, VINDR_KEY_RE, VinDrReleaseError,
                             parse_classes, scan_vindr)
 

@@ -21,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Callable, Optional, Sequence
 
 from ..utils.errors import InputError
-from .runner import StudyRun, execute_with_retry, run_state
+from .plan import StudyRun
+from .runner import execute_with_retry, run_state
 
 LAUNCHERS = ('local', 'ray')
 

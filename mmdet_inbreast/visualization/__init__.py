@@ -10,13 +10,13 @@ __all__ = [
     'froc_table', 'history_panels', 'history_table', 'load_froc_json',
     'load_history', 'plot_froc_curves', 'plot_histories', 'run_label'
 ]
-from .mammogram import (GT_COLOR, PRED_COLOR, ImageHits, contact_sheet,
-                        downscale, draw_boxes, image_hits, is_failure,
-                        rank_images,
+from .contact_sheet import contact_sheet
+from .hits import ImageHits, image_hits, is_failure, rank_images
+from .mammogram import (GT_COLOR, PRED_COLOR, downscale, draw_boxes,
                         render_mammogram, save_rgb, window_for_display)
 
 __all__ += [
     'GT_COLOR', 'PRED_COLOR', 'ImageHits', 'contact_sheet', 'downscale',
-    'draw_boxes', 'image_hits', 'is_failure', 'rank_images', 'render_mammogram', 'save_rgb',
-    'window_for_display'
+    'draw_boxes', 'image_hits', 'is_failure', 'rank_images',
+    'render_mammogram', 'save_rgb', 'window_for_display'
 ]

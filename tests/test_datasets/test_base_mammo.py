@@ -1,12 +1,10 @@
 """BaseMammoDataset with a toy release: summary line, negatives kept,
-filtering, strict problems, palette, split-file reading."""
+filtering, strict problems, palette."""
 import pytest
 
 import mmdet_inbreast.datasets.base_mammo as base_module
-from mmdet_inbreast.datasets.base_mammo import (BaseMammoDataset, MammoBox,
-                                                MammoRecord, ScanReport,
-                                                format_summary,
-                                                read_key_file)
+from mmdet_inbreast.datasets.base_mammo import BaseMammoDataset
+from mmdet_inbreast.datasets.records import MammoBox, MammoRecord, ScanReport
 from mmdet_inbreast.utils.errors import InputError
 
 
@@ -76,28 +74,3 @@ def test_strict_raises_the_problem():
 def test_door_check(tmp_path):
     with pytest.raises(InputError, match='not a folder'):
         ToyDataset(data_root=str(tmp_path / 'missing'))
-
-
-def test_format_summary_caps_problem_lines():
-    report = ScanReport(listed=1)
-    for i in range(25):
-        report.problem(f'f.csv:{i}: bad')
-    text = format_summary([record('1', 'p')], report, ('mass', ),
-                          max_problems=3)
-    assert text.splitlines()[1:] == [
-        'f.csv:0: bad', 'f.csv:1: bad', 'f.csv:2: bad',
-        '... and 22 more problems (dataset.scan_report.problems lists all)']
-
-
-def test_read_key_file(tmp_path):
-    path = tmp_path / 's.txt'
-    path.write_text('# header\nab12\n\ncd34  # note\n')
-    assert read_key_file(str(path)) == ['ab12', 'cd34']
-    path.write_text('ab12\nab 12\n')
-    with pytest.raises(InputError, match=r's.txt:2: .* is not an image key'):
-        read_key_file(str(path))
-    path.write_text('# nothing\n')
-    with pytest.raises(InputError, match='lists no images'):
-        read_key_file(str(path))
-    with pytest.raises(InputError, match='not found'):
-        read_key_file(str(tmp_path / 'none.txt'))

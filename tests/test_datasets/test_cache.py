@@ -270,7 +270,8 @@ def test_tool_input_error_is_one_line(synthetic_release, tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert err[0] == (f"error: {osp.join(root, 'INbreast.csv')}: the split "
                       "lists 1 key(s) that are not in the CSV: ['12345678']; "
-                      'the split was written for another release')
+                      'the split was written for another release: rewrite '
+                      'it with tools/split_patients.py')
 
 
 _SLOW_DRIVER = """

@@ -166,3 +166,28 @@ def test_contrast_scales_the_masses_only(tmp_path):
     ratio = added[250.0][big] / added[125.0][big]
     assert np.abs(ratio - 2).max() < 0.05
     assert added[250.0].max() <= 250 * 1.2 + 1
+
+
+def test_lesions_placed_inside_the_breast_and_apart():
+    from mmdet_inbreast.datasets.synthetic_draw import (overlap, place_lesion,
+                                                        tissue)
+    rng = np.random.default_rng(0)
+    img, inside, extent = tissue(rng, 400, 320, 'L', 0.25)
+    before = img.copy()
+    taken = []
+    for _ in range(4):
+        placed = place_lesion(rng, img, extent, 'L', 0.25, taken, 400.0)
+        if placed is None:
+            continue
+        pts, box = placed
+        x1, y1, x2, y2 = box
+        assert 0 <= x1 < x2 <= 319 and 0 <= y1 < y2 <= 399
+        assert box == [pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(),
+                       pts[:, 1].max()]
+        assert not any(overlap(box, b) for b in taken)
+        # Drawn inside the breast (L: chest wall on the right), brighter.
+        cy, cx = int((y1 + y2) / 2), int((x1 + x2) / 2)
+        assert inside[cy, cx]
+        assert img[cy, cx] - before[cy, cx] > 100
+        taken.append(box)
+    assert len(taken) >= 2

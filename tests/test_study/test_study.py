@@ -149,6 +149,8 @@ def test_study_end_to_end(study):
             'train_dataloader.dataset.dataset.ann_file'] == \
             fold_dir + '/train.txt'
         assert x['options']['train_cfg.max_epochs'] == '1'
+        # Every run trains and tests with the study's seed.
+        assert x['options']['randomness.seed'] == '3'
     # The stand-in names a call by its config: stage 0 is good_phase1.
     stages = [[x for x in c if x['variant'] == name and x['tool'] ==
                'train' and x['fold'] == 0]

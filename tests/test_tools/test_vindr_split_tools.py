@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mmdet_inbreast.datasets.base_mammo import read_key_file
+from mmdet_inbreast.datasets.records import read_key_file
 from mmdet_inbreast.datasets.synthetic_vindr import make_synthetic_vindr
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,6 +1,7 @@
-"""mmdet_inbreast/utils/benchmark/train.py: timing and ratio helpers with fake
-steps and a fake clock (exact numbers, no timing asserts), the memory
-probe, random inputs, and one tiny train step of each loss on the CPU."""
+"""mmdet_inbreast/utils/benchmark/{measure,train_data,train}.py: timing and
+ratio helpers with fake steps and a fake clock (exact numbers, no timing
+asserts), the memory probe, random inputs, and one tiny train step of each
+loss on the CPU."""
 import itertools
 
 import numpy as np
@@ -8,11 +9,14 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmdet_inbreast.utils.benchmark.train import (MMCV_NO_BF16, PeakMemory,
-                                             Timing, bench_data_pipeline,
-                                             bench_train_step, format_table,
-                                             parse_hw, ratio, synthetic_batch,
-                                             time_calls)
+from mmdet_inbreast.utils.benchmark.measure import (PeakMemory, Timing, ratio,
+                                                    time_calls)
+from mmdet_inbreast.utils.benchmark.train import (MMCV_NO_BF16,
+                                                  bench_train_step,
+                                                  format_table)
+from mmdet_inbreast.utils.benchmark.train_data import (bench_data_pipeline,
+                                                       parse_hw,
+                                                       synthetic_batch)
 
 DEMO = 'configs/demo/retina_demo_patch.py'
 
@@ -185,7 +189,8 @@ def test_bench_train_step_cpu(demo_cfg, loss, one_thread):
     assert len(timing.seconds) == 2 and timing.rate > 0
     # Resident-set growth in MiB (not KiB, not bytes): the R18 + FPN
     # weights alone are 48 MiB, though memory this process freed earlier
-    # can be reused without showing (see the module docstring).
+    # can be reused without showing (see the docstring of
+    # mmdet_inbreast/utils/benchmark/measure.py).
     assert 1 < timing.peak_mem_mib < 2000
 
 

@@ -24,9 +24,9 @@ import torch
 from mmengine.config import Config, DictAction
 
 import mmdet_inbreast  # noqa: F401  (registers the components)
-from mmdet_inbreast.utils.benchmark.train import (parse_hw,
-                                             prepare_synthetic_release,
-                                             run_benchmark)
+from mmdet_inbreast.utils.benchmark.train import (prepare_synthetic_release,
+                                                  run_benchmark)
+from mmdet_inbreast.utils.benchmark.train_data import parse_hw
 from mmdet_inbreast.utils import apply_cfg_options, set_data_root
 from mmdet_inbreast.utils.cli import run_tool
 

@@ -5,17 +5,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from ..records import ScanReport as BaseScanReport
+
 
 @dataclass
-class ScanReport:
+class ScanReport(BaseScanReport):
     """What :func:`~.scan.scan_release` saw besides the usable images.
 
     Attributes:
-        listed (int): Rows in the CSV (restricted to the split, if any).
-        skipped (dict[str, list[str]]): Reason -> image keys (or file names)
-            not read, e.g. ``'CSV row without DICOM'``.
-        errors (dict[str, str]): Image key -> the full error for skipped
-            images whose files are broken.
+        (those of :class:`~mmdet_inbreast.datasets.records.ScanReport`:
+        ``listed`` rows of the CSV, restricted to the split if any;
+        ``skipped`` reason -> image keys or file names not read, e.g.
+        ``'CSV row without DICOM'``; ``errors`` image key -> the full error
+        for broken files; ``counts`` of things kept but worth a number in
+        the summary; then)
         xml_without_csv (list[str]): XML files whose key is not in the CSV.
         dicom_without_csv (list[str]): DICOM files whose key is not in the CSV.
         unknown_names (Counter): Unknown ROI names (normalised) -> count.
@@ -25,30 +28,13 @@ class ScanReport:
             unknown) -> number of 0-2 point ROIs seen (never boxes).
         other_lesions (Counter): Known lesion types not in the classes
             (polygons).
-        counts (Counter): Other things kept but worth a number in the
-            summary (``'boxes of unknown malignancy (ignore)'``).
     """
-    listed: int = 0
-    skipped: dict[str, list[str]] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
     xml_without_csv: list[str] = field(default_factory=list)
     dicom_without_csv: list[str] = field(default_factory=list)
     unknown_names: Counter = field(default_factory=Counter)
     unknown_name_files: dict[str, list[str]] = field(default_factory=dict)
     point_rois: Counter = field(default_factory=Counter)
     other_lesions: Counter = field(default_factory=Counter)
-    counts: Counter = field(default_factory=Counter)
-
-    def skip(self, reason: str, key: str, error: str | None = None) -> None:
-        """Record that image ``key`` was not read, and why."""
-        self.skipped.setdefault(reason, []).append(key)
-        if error is not None:
-            self.errors[key] = error
-
-    @property
-    def num_skipped(self) -> int:
-        """Images (or files) skipped, all reasons together."""
-        return sum(len(v) for v in self.skipped.values())
 
     def dropped(self) -> dict[str, list[str]]:
         """Everything that is in the release but not in the records:

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..dicom import (DEFAULT_MODALITIES, DecoderError, DicomError,
                      ModalityError, read_dicom_header, read_dicom_pixels)
+from ..records import ImageInfo, check_split_keys
 from .csv import read_csv
 from .errors import ReleaseError
 from .names import (LESION_NAMES, POINT_LESIONS, list_dicoms,
@@ -39,24 +40,17 @@ REASON_PIXELS = 'pixels not decodable'
 
 
 @dataclass
-class ImageRecord:
+class ImageRecord(ImageInfo):
     """One usable image of the release, with its boxes.
 
     Attributes:
-        file_name (str): 8-digit key. patient_id (str): 16-hex hash.
-        img_path (str): DICOM path. height, width (int): pixels.
-        laterality, view (str): from the file name (view ``'CC'``/``'ML'``).
+        (those of :class:`~mmdet_inbreast.datasets.records.ImageInfo`:
+        the 8-digit key, the 16-hex patient hash, the DICOM path, size,
+        and laterality and view from the file name, then)
         birads (str), birads_category (int | None), acr (int | None): CSV.
         boxes (list[tuple[list[float], str]]): ([x1, y1, x2, y2], lesion
             type) for the ROIs whose type is requested.
     """
-    file_name: str
-    patient_id: str
-    img_path: str
-    height: int
-    width: int
-    laterality: str
-    view: str
     birads: str
     birads_category: int | None
     acr: int | None
@@ -152,13 +146,8 @@ def scan_release(data_root: str,
     if keys is None:
         selected = csv_keys
     else:
-        missing = [k for k in keys if k not in csv_keys]
-        if missing:
-            raise ReleaseError(
-                f'{csv_path}: the split lists {len(missing)} key(s) that are '
-                f'not in the CSV: {missing[:10]}; the split was written for '
-                'another release')
-        selected = list(keys)
+        selected = check_split_keys(keys, set(csv_keys), csv_path, 'the CSV',
+                                    ReleaseError)
     report.listed = len(selected)
 
     records: list[ImageRecord] = []

@@ -17,7 +17,7 @@ Calcification'`` -> ``'suspicious_calcification'``); ``'No Finding'`` maps
 to no class. Spellings are compared after collapsing white space and
 ignoring case.
 
-Problems go to a :class:`~mmdet_inbreast.datasets.base_mammo.ScanReport`:
+Problems go to a :class:`~mmdet_inbreast.datasets.records.ScanReport`:
 one line each, naming the file and the line (1-based, the header is line
 1), and in strict mode the first one raises :class:`VinDrReleaseError`.
 """
@@ -271,6 +271,12 @@ def read_finding_csv(path: str, report) -> tuple[dict[str, list[FindingRow]],
     findings: dict[str, list[FindingRow]] = {}
     broken: dict[str, str] = {}
     seen: dict[tuple, int] = {}
+
+    def refuse(line: int, image_id: str, what: str, reason: str) -> None:
+        # The row's image becomes unusable.
+        report.problem(f'{path}:{line}: {what}', skip=image_id, reason=reason)
+        broken.setdefault(image_id, reason)
+
     for line, row in rows:
         def get(col: str) -> str:
             return row[index[col]].strip()
@@ -289,11 +295,9 @@ def read_finding_csv(path: str, report) -> tuple[dict[str, list[FindingRow]],
         try:
             categories = parse_categories(get('finding_categories'))
         except ValueError as e:
-            report.problem(
-                f"{path}:{line}: finding_categories {e}; write it as in the "
-                "release, e.g. \"['Mass']\"", skip=image_id,
-                reason='malformed finding_categories')
-            broken.setdefault(image_id, 'malformed finding_categories')
+            refuse(line, image_id, f"finding_categories {e}; write it as in "
+                   "the release, e.g. \"['Mass']\"",
+                   'malformed finding_categories')
             continue
         coords = [get(c) for c in ('xmin', 'ymin', 'xmax', 'ymax')]
         box = None
@@ -305,11 +309,8 @@ def read_finding_csv(path: str, report) -> tuple[dict[str, list[FindingRow]],
                 elif not all(math.isfinite(v) for v in box):
                     raise ValueError
             except ValueError:
-                report.problem(
-                    f'{path}:{line}: box {coords} is not four numbers '
-                    '(xmin, ymin, xmax, ymax); fix the row', skip=image_id,
-                    reason='malformed box')
-                broken.setdefault(image_id, 'malformed box')
+                refuse(line, image_id, f'box {coords} is not four numbers '
+                       '(xmin, ymin, xmax, ymax); fix the row', 'malformed box')
                 continue
         findings.setdefault(image_id, []).append(FindingRow(
             image_id=image_id, categories=categories,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os.path as osp
 from typing import Sequence
 
-from ..base_mammo import MammoBox, MammoRecord, ScanReport
+from ..records import MammoBox, MammoRecord, ScanReport, check_split_keys
 from ..malignancy import MalignancyRule, box_labels, split_class_name
 from .csv import (BREAST_CSV, CATEGORY_CLASSES, FINDING_CSV, IMAGE_DIR,
                   BreastRow, FindingRow, VinDrReleaseError, category_class,
@@ -163,13 +163,8 @@ def scan_vindr(data_root: str,
         report.counts['finding rows without image row'] += len(orphans)
 
     if keys is not None:
-        missing = [k for k in keys if k not in known_ids]
-        if missing:
-            raise VinDrReleaseError(
-                f'{key_file or "the split"}: {len(missing)} image_id(s) not '
-                f'in {breast_path}: {missing[:5]}; the split was written for '
-                'another release: rewrite it with tools/split_patients.py')
-        selected = list(keys)
+        selected = check_split_keys(keys, known_ids, key_file or 'the split',
+                                    breast_path, VinDrReleaseError)
     else:
         selected = list(rows) + sorted(skipped_ids - set(rows))
     if split is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os.path as osp
 from typing import Sequence
 
-from ..base_mammo import MammoRecord, ScanReport
+from ..records import MammoRecord, ScanReport
 from ..splits import split_by_ratios, write_split
 from ..stats import compute_split_stats
 from .csv import BREAST_CSV, VinDrReleaseError

@@ -6,23 +6,15 @@ from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
-import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmdet.registry import METRICS
 from ..functional.froc import (DEFAULT_FPI, DUPLICATE_MODES, HIT_MODES,
-                               FROCCurve, FROCMatches, bootstrap_cpm,
-                               froc_curve, match_images, sensitivity_at)
-
-
-def _to_numpy(value: Any) -> np.ndarray:
-    """Tensor, box structure (``BaseBoxes``), list or array to numpy."""
-    if hasattr(value, 'tensor'):  # mmdet's HorizontalBoxes
-        value = value.tensor
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value)
+                               FROCCurve, FROCMatches, froc_curve,
+                               match_images, sensitivity_at)
+from ...utils.arrays import to_numpy
+from ..functional.froc_bootstrap import bootstrap_cpm
 
 
 def _curve_corners(curve: FROCCurve) -> Dict[str, list]:
@@ -173,10 +165,10 @@ class FROCMetric(BaseMetric):
             for part, flag in parts:
                 if 'bboxes' not in part:
                     continue
-                b = _to_numpy(part['bboxes']).astype(np.float64).reshape(-1, 4)
+                b = to_numpy(part['bboxes']).astype(np.float64).reshape(-1, 4)
                 bboxes.append(b)
                 labels.append(
-                    _to_numpy(part['labels']).astype(np.int64).reshape(-1)
+                    to_numpy(part['labels']).astype(np.int64).reshape(-1)
                     if 'labels' in part else np.zeros(len(b), np.int64))
                 flags.append(np.full(len(b), flag))
             return dict(
@@ -206,9 +198,9 @@ class FROCMetric(BaseMetric):
         """
         for data_sample in data_samples:
             pred = data_sample['pred_instances']
-            bboxes = _to_numpy(pred['bboxes']).astype(np.float64)
-            scores = _to_numpy(pred['scores']).astype(np.float64).reshape(-1)
-            labels = (_to_numpy(pred['labels']).astype(np.int64).reshape(-1)
+            bboxes = to_numpy(pred['bboxes']).astype(np.float64)
+            scores = to_numpy(pred['scores']).astype(np.float64).reshape(-1)
+            labels = (to_numpy(pred['labels']).astype(np.int64).reshape(-1)
                       if 'labels' in pred else np.zeros(len(scores), np.int64))
             result = dict(
                 img_id=data_sample.get('img_id', None),

@@ -32,318 +32,34 @@ last batch of an epoch counts the images it holds); on CUDA every call ends
 with ``torch.cuda.synchronize()``.
 
 Peak memory (MiB), from just before the model is built to the end of the
-timed steps:
-
-- CUDA: ``torch.cuda.max_memory_allocated()`` after
-  ``reset_peak_memory_stats()``, minus what was allocated at the start:
-  tensors only (weights, gradients, optimizer state, activations), not the
-  caching allocator's reserve.
-- CPU (Linux): growth of the process's resident set, ``VmHWM`` (peak
-  resident set) after resetting it through ``/proc/self/clear_refs`` minus
-  ``VmRSS`` at the start, freed memory handed back to the system first
-  (``malloc_trim``). It is approximate both ways: it counts allocator
-  slack and library caches (oneDNN), and it misses memory the process
-  already held from earlier work and reuses (after the first model of a
-  process about 50 MiB stays resident and is reused by the next one; that
-  is why :func:`run_benchmark` primes with one untimed step, so that the
-  two rows start from the same state and compare). Where ``clear_refs``
-  cannot be written, ``ru_maxrss`` (a lifetime peak that cannot be reset)
-  is used and the figure is marked ``*``.
-- The data pipeline row has no memory figure (its work is in the worker
-  processes).
+timed steps, is :class:`~mmdet_inbreast.utils.benchmark.measure.PeakMemory`'s
+(what it counts on each device is in
+:mod:`~mmdet_inbreast.utils.benchmark.measure`). The data pipeline row
+(:mod:`~mmdet_inbreast.utils.benchmark.train_data`) has no memory figure
+(its work is in the worker processes).
 """
 from __future__ import annotations
 
 import contextlib
 import copy
-import ctypes
 import gc
 import os
 import os.path as osp
-import re
-import resource
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator, Optional, Sequence
+from dataclasses import asdict
+from typing import Callable, Optional, Sequence
 
 import torch
+
+from .measure import (PeakMemory, Timing, quiet_mmengine, ratio,
+                      release_freed_memory, time_calls)
+from .train_data import (batch_images, bench_data_pipeline,
+                         build_train_loader, synthetic_batch)
 
 #: Loss types the train-step rows compare: ours first, then mmdet's.
 OURS, STOCK = 'TorchSigmoidFocalLoss', 'FocalLoss'
 #: What a stock-FocalLoss row says when mmcv's kernel meets bfloat16.
 MMCV_NO_BF16 = 'fails (mmcv kernel has no bf16)'
-
-
-@dataclass
-class Timing:
-    """One row of the benchmark.
-
-    Attributes:
-        name (str): Row label.
-        seconds (list[float]): Duration of each timed call.
-        items (list[int]): Images (samples) of each timed call (a short
-            last batch of an epoch counts what it holds).
-        peak_mem_mib (float, optional): Peak memory (see the module
-            docstring), None when not measured.
-        mem_note (str): ``'*'`` when the CPU figure is a lifetime peak.
-        error (str, optional): Why the row has no figures.
-    """
-    name: str
-    seconds: list = field(default_factory=list)
-    items: list = field(default_factory=list)
-    peak_mem_mib: Optional[float] = None
-    mem_note: str = ''
-    error: Optional[str] = None
-
-    @property
-    def rate(self) -> Optional[float]:
-        """Items per second over the timed calls, None if failed/empty."""
-        total = sum(self.seconds)
-        if self.error is not None or not self.seconds or total <= 0:
-            return None
-        return sum(self.items) / total
-
-
-def time_calls(fn: Callable[[], Any],
-               iters: int,
-               warmup: int = 1,
-               sync: Optional[Callable[[], None]] = None,
-               clock: Callable[[], float] = time.perf_counter
-               ) -> tuple[list[float], list]:
-    """Call ``fn`` ``warmup`` times untimed, then ``iters`` times timed.
-
-    Args:
-        fn (callable): What one call does (a train step, one batch). What
-            it returns is kept: return something small (a count), not the
-            batch (holding batches changes the allocator's behaviour).
-        iters (int): Timed calls (>= 1).
-        warmup (int): Untimed calls first (>= 0). Defaults to 1.
-        sync (callable, optional): Called after each call, inside the
-            timing (``torch.cuda.synchronize`` on GPU).
-        clock (callable): Seconds. Defaults to ``time.perf_counter``.
-
-    Returns:
-        tuple[list[float], list]: Seconds of each timed call, and what
-        each timed call returned.
-
-    Raises:
-        ValueError: If ``iters < 1`` or ``warmup < 0``.
-    """
-    if iters < 1 or warmup < 0:
-        raise ValueError(f'iters={iters}, warmup={warmup}: need iters >= 1 '
-                         'and warmup >= 0')
-    sync = sync or (lambda: None)
-    for _ in range(warmup):
-        fn()
-        sync()
-    seconds, outputs = [], []
-    for _ in range(iters):
-        start = clock()
-        out = fn()
-        sync()
-        seconds.append(clock() - start)
-        outputs.append(out)
-    return seconds, outputs
-
-
-def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
-    """``a / b``, or None when either is missing or ``b`` is 0."""
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
-
-
-# ------------------------------------------------------------------ memory
-def _proc_status_kib(key: str) -> Optional[int]:
-    try:
-        with open('/proc/self/status') as f:
-            m = re.search(rf'^{key}:\s+(\d+) kB', f.read(), re.M)
-        return int(m.group(1)) if m else None
-    except OSError:
-        return None
-
-
-def _release_freed_memory() -> None:
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL('libc.so.6').malloc_trim(0)
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-
-
-class PeakMemory:
-    """Context manager: peak memory growth inside it, in MiB.
-
-    See the module docstring for what is measured on each device.
-    ``mib`` and ``note`` are set on exit.
-
-    Args:
-        device (str): ``'cpu'`` or ``'cuda'``.
-    """
-
-    def __init__(self, device: str) -> None:
-        self.device = device
-        self.mib: Optional[float] = None
-        self.note = ''
-
-    def __enter__(self) -> 'PeakMemory':
-        _release_freed_memory()
-        if self.device.startswith('cuda'):
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            self._base = torch.cuda.memory_allocated()
-            return self
-        self._base = _proc_status_kib('VmRSS')
-        self._hwm_reset = False
-        if self._base is not None:
-            try:
-                with open('/proc/self/clear_refs', 'w') as f:
-                    f.write('5')  # resets VmHWM to the current VmRSS
-                self._hwm_reset = True
-            except OSError:
-                pass
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.device.startswith('cuda'):
-            torch.cuda.synchronize()
-            self.mib = (torch.cuda.max_memory_allocated() -
-                        self._base) / 2**20
-            return
-        if self._base is None:
-            return
-        if self._hwm_reset:
-            peak_kib = _proc_status_kib('VmHWM')
-        else:
-            peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            self.note = '*'
-        if peak_kib is not None:
-            self.mib = max(peak_kib - self._base, 0) / 1024
-
-
-# ------------------------------------------------------------------ inputs
-def parse_hw(text: str) -> tuple[int, int]:
-    """``'1024x768'`` -> ``(1024, 768)`` (height, width).
-
-    Raises:
-        ValueError: Not ``HxW`` with positive integers.
-    """
-    m = re.fullmatch(r'\s*(\d+)\s*[xX]\s*(\d+)\s*', text)
-    if not m or not int(m.group(1)) or not int(m.group(2)):
-        raise ValueError(f'{text!r} is not HxW (e.g. 1024x1024)')
-    return int(m.group(1)), int(m.group(2))
-
-
-def synthetic_batch(batch_size: int, height: int, width: int,
-                    seed: int = 0, background_value: float = -6.5) -> dict:
-    """Random inputs in the format of the config's loader.
-
-    ``inputs``: ``batch_size`` float32 tensors (3, H, W), standard normal
-    (what :class:`ZeroIgnoringNormalize` gives); ``data_samples``: one
-    ``DetDataSample`` each with one random box (a mass, label 0) in
-    (x1, y1, x2, y2) pixels of the image, and the metainfo that
-    ``PackDetInputs`` and :class:`BackgroundPadDetDataPreprocessor` need.
-
-    Args:
-        batch_size (int): Images.
-        height, width (int): Image size in pixels.
-        seed (int): Seed of the values. Defaults to 0.
-        background_value (float): Normalised background (the pad value).
-
-    Returns:
-        dict: ``inputs`` (list of Tensor) and ``data_samples``.
-    """
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
-
-    g = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for _ in range(batch_size):
-        inputs.append(torch.randn(3, height, width, generator=g))
-        size = torch.rand(2, generator=g) * 0.3 + 0.1  # 10-40 % of a side
-        wh = size * torch.tensor([width, height])
-        xy = torch.rand(2, generator=g) * (
-            torch.tensor([width, height]) - wh)
-        sample = DetDataSample(metainfo=dict(
-            img_shape=(height, width), ori_shape=(height, width),
-            scale_factor=(1.0, 1.0), flip=False, flip_direction=None,
-            background_value=background_value))
-        sample.gt_instances = InstanceData(
-            bboxes=torch.cat([xy, xy + wh])[None].float(),
-            labels=torch.zeros(1, dtype=torch.long))
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
-
-
-def _infinite(loader) -> Iterator:
-    """Batches of ``loader``, epoch after epoch."""
-    epoch = 0
-    while True:
-        if hasattr(loader.sampler, 'set_epoch'):
-            loader.sampler.set_epoch(epoch)
-        yielded = False
-        for batch in loader:
-            yielded = True
-            yield batch
-        if not yielded:
-            raise ValueError('the train data loader yields no batch; is the '
-                             'split empty or drop_last on a small split?')
-        epoch += 1
-
-
-def _batch_size(batch: dict) -> int:
-    inputs = batch['inputs']
-    return len(inputs) if isinstance(inputs, (list, tuple)) else \
-        inputs.shape[0]
-
-
-def build_train_loader(cfg, workers: Optional[int] = None,
-                       batch_size: Optional[int] = None, seed: int = 0):
-    """The config's train data loader (mmengine's
-    ``Runner.build_dataloader``), with ``num_workers``/``batch_size``
-    overridden when given (``persistent_workers`` is dropped for 0
-    workers, which torch refuses)."""
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import Runner
-
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    loader_cfg = copy.deepcopy(cfg.train_dataloader)
-    if workers is not None:
-        loader_cfg['num_workers'] = workers
-    if batch_size is not None:
-        loader_cfg['batch_size'] = batch_size
-    if not loader_cfg.get('num_workers', 0):
-        loader_cfg['persistent_workers'] = False
-    return Runner.build_dataloader(loader_cfg, seed=seed)
-
-
-def bench_data_pipeline(loader, iters: int, warmup: int = 1,
-                        clock: Callable[[], float] = time.perf_counter,
-                        keep: int = 0) -> tuple[Timing, list]:
-    """Time ``iters`` batches of ``loader`` after ``warmup`` batches.
-
-    The first warm-up batch pays for the worker start-up; the loader is
-    restarted at the end of each epoch (inside the timing, as in training).
-
-    Args:
-        loader (DataLoader): A train loader (:func:`build_train_loader`).
-        iters (int): Timed batches.
-        warmup (int): Untimed batches first. Defaults to 1.
-        clock (callable): Seconds. Defaults to ``time.perf_counter``.
-        keep (int): Also return this many further batches (inputs of the
-            train-step rows). Defaults to 0.
-
-    Returns:
-        tuple[Timing, list]: The row and the kept batches.
-    """
-    batches = _infinite(loader)
-    timing = Timing(name=f'data pipeline ({loader.num_workers} workers)')
-    # Only the sizes are kept: holding on to the batches would make every
-    # later batch pay for fresh pages (5x slower on the CPU here).
-    timing.seconds, timing.items = time_calls(
-        lambda: _batch_size(next(batches)), iters, warmup, clock=clock)
-    kept = [next(batches) for _ in range(keep)]
-    return timing, kept
 
 
 # -------------------------------------------------------------- train step
@@ -382,21 +98,6 @@ def _optim_wrapper(cfg, model, device: str, amp_dtype: Optional[str]):
         for key in ('dtype', 'loss_scale'):
             wrapper_cfg.pop(key, None)
     return build_optim_wrapper(model, wrapper_cfg)
-
-
-@contextlib.contextmanager
-def _quiet_mmengine():
-    """Silence mmengine's INFO lines (one per initialised layer) inside."""
-    import logging
-
-    from mmengine.logging import MMLogger
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def _uses_channels_last(cfg) -> bool:
@@ -463,7 +164,7 @@ def bench_train_step(cfg,
     try:
         with PeakMemory(device) as mem:
             torch.manual_seed(seed)
-            with _quiet_mmengine():
+            with quiet_mmengine():
                 model = MODELS.build(model_cfg)
                 model.init_weights()
             model.to(device)
@@ -481,7 +182,7 @@ def bench_train_step(cfg,
                 step_no[0] += 1
                 with autocast:
                     model.train_step(batch, optim_wrapper)
-                return _batch_size(batch)
+                return batch_images(batch)
 
             timing.seconds, timing.items = time_calls(
                 step, iters, warmup,
@@ -498,7 +199,7 @@ def bench_train_step(cfg,
             timing.error = f'fails ({type(e).__name__}: {first})'
     finally:
         del model, optim_wrapper
-        _release_freed_memory()
+        release_freed_memory()
     return timing
 
 

@@ -2,14 +2,12 @@
 release (20,000 images), from its CSVs and empty placeholder files."""
 from __future__ import annotations
 
-import logging
 import os.path as osp
 import time
 
-from mmengine.logging import MMLogger
-
 from ...datasets.synthetic_vindr import make_vindr_placeholder_layout
 from ...datasets.vindr_mammo import VinDrMammoDataset
+from .measure import quiet_mmengine, time_calls
 
 
 def benchmark_vindr_build(out_dir: str, num_images: int = 20000,
@@ -37,17 +35,9 @@ def benchmark_vindr_build(out_dir: str, num_images: int = 20000,
         make_vindr_placeholder_layout(out_dir, num_images)
         write_s = time.perf_counter() - t
         open(marker, 'w').close()
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # the summary line, once per build
-    times, length = [], 0
-    try:
-        for _ in range(repeats):
-            t = time.perf_counter()
-            ds = VinDrMammoDataset(data_root=root, split=split)
-            times.append(time.perf_counter() - t)
-            length = len(ds)
-    finally:
-        logger.setLevel(level)
+    with quiet_mmengine():  # the summary line, once per build
+        times, lengths = time_calls(
+            lambda: len(VinDrMammoDataset(data_root=root, split=split)),
+            repeats, warmup=0)
     return dict(root=root, num_images=num_images, write_s=write_s,
-                build_s=times, dataset_len=length)
+                build_s=times, dataset_len=lengths[-1])

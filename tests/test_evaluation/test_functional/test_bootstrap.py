@@ -11,8 +11,11 @@ import pytest
 from mmdet_inbreast.evaluation.functional.bootstrap import (
     ap_from_counts, coco_matches, draw_patient_counts, paired_bootstrap,
     patient_index, percentile_band, t_interval)
-from mmdet_inbreast.evaluation.functional.froc import (
-    bootstrap_cpm_from_counts, froc_curve, match_images, sensitivity_at)
+from mmdet_inbreast.evaluation.functional.froc import (froc_curve,
+                                                       match_images,
+                                                       sensitivity_at)
+from mmdet_inbreast.evaluation.functional.froc_bootstrap import \
+    bootstrap_cpm_from_counts
 
 
 def test_t_interval_by_hand():

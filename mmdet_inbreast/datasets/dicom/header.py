@@ -1,24 +1,14 @@
-"""One place that reads DICOM: header checks and pixel decoding.
+"""Header checks of a DICOM file, without keeping its pixels.
 
-Every reader of the project goes through here: the release scan
-(:func:`read_dicom_header` at scan time), :class:`LoadDicomImage`
-(:func:`read_dicom_pixels`), the cache and COCO export, and inference
-(:func:`read_dicom_header` with its own ``modalities``).
+- :func:`check_modality`, :func:`check_pixel_header`: the header values of
+  one 2-D grayscale image, as a :class:`PixelHeader`;
+- :func:`read_dicom_header`: reads a file with ``defer_size``, checks its
+  header, the length of native pixel data against Rows x Columns x
+  BitsAllocated, and decodes compressed pixel data once;
+- :func:`read_dicom_size`: the checked ``(height, width)``.
 
-What is refused, by name, with the file and the fix:
-
-- not DICOM, a truncated header, no pixel data;
-- a ``Modality`` other than the allowed ones (``('MG',)`` by default);
-- more than one frame, more than one sample per pixel, a photometric
-  interpretation other than ``MONOCHROME1``/``MONOCHROME2``, a bit depth
-  other than 8 or 16 bits allocated;
-- for native (uncompressed) transfer syntaxes, pixel data shorter or longer
-  than ``Rows x Columns x BitsAllocated / 8 x frames``, read from the
-  element's length in the header without loading the pixels;
-- for compressed transfer syntaxes, a file that no installed decoder
-  decodes: :func:`read_dicom_header` decodes it once (``decode=True``), so
-  that it is refused while the release is scanned, not in a training
-  worker, with the decoder package to install.
+:func:`_read_dataset` and :func:`_no_pixel_data` are shared with
+:mod:`.pixels`.
 """
 from __future__ import annotations
 
@@ -27,57 +17,12 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-import numpy as np
-
-from ..utils.errors import InputError
+from .decoders import (DECODER_HINT, _decode_failure, decoder_package,
+                       missing_decoder)
+from .errors import DecoderError, DicomError, ModalityError
 
 #: Modalities a scan accepts by default: mammography only.
 DEFAULT_MODALITIES = ('MG', )
-
-#: Install hint for pydicom pixel decoders.
-DECODER_HINT = ('pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg '
-                '(JPEG, JPEG-LS, JPEG 2000; RLE is built in) or pip install '
-                'python-gdcm (all, and streams the others refuse)')
-
-#: Transfer syntax name fragment -> the package that decodes it.
-_DECODER_PACKAGES = (
-    ('JPEG-LS', 'pylibjpeg pylibjpeg-libjpeg (or pyjpegls)'),
-    ('JPEG 2000', 'pylibjpeg pylibjpeg-openjpeg'),
-    ('HTJ2K', 'pylibjpeg pylibjpeg-openjpeg'),
-    ('JPEG', 'pylibjpeg pylibjpeg-libjpeg'),
-    ('RLE', 'pylibjpeg pylibjpeg-rle'),
-)
-
-
-class DicomError(InputError):
-    """A DICOM file that cannot be used; the message names the file, what
-    is wrong and the fix."""
-
-
-class ModalityError(DicomError):
-    """A DICOM of a modality that is not allowed (not a mammogram)."""
-
-
-class DecoderError(DicomError, RuntimeError):
-    """Compressed pixel data that no installed decoder decodes; the
-    message names the package to install."""
-
-
-def decoder_package(tsyntax) -> str:
-    """``pip install`` argument for a compressed transfer syntax.
-
-    Args:
-        tsyntax (pydicom.uid.UID): The transfer syntax.
-
-    Returns:
-        str: e.g. ``'pylibjpeg pylibjpeg-openjpeg'`` for JPEG 2000,
-        ``'python-gdcm'`` when nothing more specific is known.
-    """
-    name = str(getattr(tsyntax, 'name', tsyntax))
-    for fragment, package in _DECODER_PACKAGES:
-        if fragment in name:
-            return package
-    return 'python-gdcm'
 
 
 def _short(value: object, limit: int = 60) -> str:
@@ -228,56 +173,9 @@ def check_pixel_header(ds, path: str,
                        getattr(sop, 'name', str(sop or '')), frames)
 
 
-def missing_decoder(tsyntax) -> str | None:
-    """Why pixel data of this transfer syntax cannot be decoded here, or
-    None if a pydicom decoder plugin is installed for it.
-
-    Args:
-        tsyntax (pydicom.uid.UID | None): Transfer syntax of the file.
-
-    Returns:
-        str | None: e.g. ``"JPEG-LS Lossless Image Compression: no decoder
-        installed (gdcm - requires gdcm>=3.0.10, ...)"``.
-    """
-    if tsyntax is None or not tsyntax.is_compressed:
-        return None
-    try:
-        from pydicom.pixels import get_decoder
-        decoder = get_decoder(tsyntax)
-    except NotImplementedError:
-        return f'{tsyntax.name}: pydicom has no decoder for it at all'
-    if decoder.is_available:
-        return None
-    missing = '; '.join(getattr(decoder, 'missing_dependencies', []) or [])
-    return (f'{tsyntax.name}: no decoder installed'
-            + (f' ({missing})' if missing else ''))
-
-
-def _decoder_plugins(tsyntax) -> list[str]:
-    """Names of the installed pydicom decoder plugins for a syntax."""
-    try:
-        from pydicom.pixels import get_decoder
-        return list(get_decoder(tsyntax).available_plugins)
-    except Exception:
-        return ['unknown']
-
-
-def _decode_failure(path: str, tsyntax, error: Exception) -> DecoderError:
-    """The :class:`DecoderError` for compressed data that did not decode."""
-    reason = missing_decoder(tsyntax)
-    if reason is None:
-        reason = (f'{tsyntax.name}: the installed decoder(s) '
-                  f'({", ".join(_decoder_plugins(tsyntax))}) failed on it; '
-                  'pip install python-gdcm decodes streams they refuse')
-    else:
-        reason += f'; pip install {decoder_package(tsyntax)}'
-    return DecoderError(
-        f'{path}: pixel data are compressed with {reason} ({DECODER_HINT}). '
-        f'pydicom said: {type(error).__name__}: '
-        f'{" ".join(str(error).split())[:300]}')
-
-
 def _read_dataset(path: str, **kwargs):
+    """``pydicom.dcmread(path, **kwargs)``, or a :class:`DicomError` for a
+    file that is not DICOM or whose header does not read."""
     import pydicom
     from pydicom.errors import InvalidDicomError
     if not osp.isfile(path):
@@ -295,6 +193,7 @@ def _read_dataset(path: str, **kwargs):
 
 
 def _no_pixel_data(ds, path: str) -> DicomError:
+    """The :class:`DicomError` for a dataset without pixel data."""
     return DicomError(
         f'{path}: no pixel data (SOP class '
         f"{ds.get('SOPClassUID', 'unknown')}); the file is truncated "
@@ -401,93 +300,3 @@ def read_dicom_size(path: str,
     """(height, width) of a checked file; see :func:`read_dicom_header`."""
     header = read_dicom_header(path, modalities)
     return header.rows, header.columns
-
-
-def read_dicom_pixels(path: str,
-                      apply_voi_lut: bool = False) -> tuple[np.ndarray, dict]:
-    """Decode one single-frame grayscale DICOM to a 2-D array.
-
-    The DICOM display chain is followed in its order: rescale slope and
-    intercept (modality LUT) first; then, with ``apply_voi_lut``, the
-    file's VOI LUT or window (on the rescaled values, as the standard
-    defines it); MONOCHROME1 is inverted last (``top - x``, ``top`` being
-    the largest value of the range: ``(2**BitsStored - 1) * slope +
-    intercept`` (``2**(BitsStored - 1) - 1`` for signed data) or the VOI
-    output maximum) so that 0 is black background, as in MONOCHROME2. The
-    result stays ``uint16``/``uint8`` when the rescale is the identity, the
-    data are unsigned and no VOI LUT applies (INbreast); otherwise it is
-    ``float32``. The modality is not checked here (the release scan and
-    inference check it with :func:`read_dicom_header`).
-
-    Args:
-        path (str): DICOM file.
-        apply_voi_lut (bool): Apply the VOI LUT / window. Defaults to False
-            (full 14-bit range, as the zero-ignoring statistics expect).
-
-    Returns:
-        tuple[np.ndarray, dict]: (H, W) pixels and a few header values
-        (``bits_stored``, ``photometric``, ``pixel_spacing``,
-        ``transfer_syntax``).
-
-    Raises:
-        FileNotFoundError: If ``path`` does not exist.
-        DicomError: Not DICOM, truncated, no pixel data, colour, multi-frame
-            or 3-D data, an unsupported bit depth or a damaged header value
-            (a ``ValueError``).
-        DecoderError: Compressed pixel data that no installed decoder
-            decodes (also a ``RuntimeError``; names the packages to
-            install).
-    """
-    ds = _read_dataset(path)
-    if 'PixelData' not in ds:
-        raise _no_pixel_data(ds, path)
-    header = check_pixel_header(ds, path, modalities=None)
-    tsyntax = header.transfer_syntax
-    try:
-        pixels = ds.pixel_array
-    except Exception as e:
-        if tsyntax is not None and tsyntax.is_compressed:
-            raise _decode_failure(path, tsyntax, e) from None
-        raise DicomError(
-            f'{path}: cannot decode pixel data ({type(e).__name__}: {e}); '
-            'the file is truncated or damaged, copy it again') from None
-    if pixels.ndim != 2:
-        raise DicomError(
-            f'{path}: decoded pixel array has shape {pixels.shape}; expected '
-            '(rows, columns) of a 2-D mammogram')
-
-    try:
-        slope = float(ds.get('RescaleSlope', 1) or 1)
-        intercept = float(ds.get('RescaleIntercept', 0) or 0)
-    except (TypeError, ValueError):
-        raise DicomError(
-            f"{path}: RescaleSlope {ds.get('RescaleSlope')!r} / "
-            f"RescaleIntercept {ds.get('RescaleIntercept')!r} are not "
-            'numbers; the header is damaged, copy the file again') from None
-    if (slope, intercept) != (1.0, 0.0) or pixels.dtype.kind == 'i':
-        pixels = pixels.astype(np.float32) * np.float32(slope) + np.float32(
-            intercept)
-    # Largest value of the current range, for MONOCHROME1 inversion.
-    stored_max = 2**(header.bits_stored - header.pixel_representation) - 1
-    top = stored_max * slope + intercept
-    if apply_voi_lut:
-        from pydicom.pixels import apply_voi_lut as _voi
-        voi = _voi(pixels.astype(np.float32), ds)
-        if ds.get('VOILUTSequence'):
-            top = float(2**int(ds.VOILUTSequence[0].LUTDescriptor[2]) - 1)
-        pixels = np.asarray(voi, dtype=np.float32)
-    if header.photometric == 'MONOCHROME1':
-        if pixels.dtype.kind == 'u':
-            top_int = np.asarray(int(round(top)), dtype=pixels.dtype)
-            pixels = top_int - np.minimum(pixels, top_int)
-        else:
-            pixels = (np.float32(top) - pixels).astype(np.float32)
-    if pixels.dtype not in (np.uint16, np.uint8, np.float32):
-        pixels = pixels.astype(np.float32)
-    spacing = ds.get('PixelSpacing') or ds.get('ImagerPixelSpacing')
-    meta = dict(
-        bits_stored=header.bits_stored,
-        photometric=header.photometric,
-        pixel_spacing=tuple(float(s) for s in spacing) if spacing else None,
-        transfer_syntax=str(tsyntax.name) if tsyntax is not None else None)
-    return pixels, meta
