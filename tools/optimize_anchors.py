@@ -74,7 +74,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--strides', type=int, nargs='+', default=[8, 16, 32, 64, 128])
     for flag, default, what in (
-            ('--ratio-bounds', [1.0, 4.0], 'a ratio r >= 1 (h/w; 1/r is added)'),
+            ('--ratio-bounds', [1.0, 4.0],
+             'a ratio r >= 1 (h/w; 1/r is added)'),
             ('--scale-bounds', [1.0, 64.0],
              'a scale (multiplier of the stride)')):
         parser.add_argument(flag, type=float, nargs=2, default=default,

@@ -310,7 +310,8 @@ def read_finding_csv(path: str, report) -> tuple[dict[str, list[FindingRow]],
                     raise ValueError
             except ValueError:
                 refuse(line, image_id, f'box {coords} is not four numbers '
-                       '(xmin, ymin, xmax, ymax); fix the row', 'malformed box')
+                       '(xmin, ymin, xmax, ymax); fix the row',
+                       'malformed box')
                 continue
         findings.setdefault(image_id, []).append(FindingRow(
             image_id=image_id, categories=categories,

@@ -18,8 +18,8 @@ drawn in sample ``b``. Two metrics computed with the same counts are
   p-value of paired samples.
 - :func:`percentile_band`: pointwise percentile band of curves.
 
-The FROC side uses :func:`~.froc_bootstrap.bootstrap_cpm_from_counts` with the same
-counts.
+The FROC side uses :func:`~.froc_bootstrap.bootstrap_cpm_from_counts` with
+the same counts.
 """
 from __future__ import annotations
 
