@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import os.path as osp
+from dataclasses import fields
 from typing import Any, Callable, Iterable, Sequence
 
 from mmdet.datasets import BaseDetDataset
@@ -35,10 +36,10 @@ from .records import (MammoBox, MammoRecord, ScanReport, _size_mismatch,
                       format_summary, read_key_file, verify_headers)
 from .samplers import seed_sample
 
-#: The :class:`MammoRecord` fields every data info has as they are.
-INFO_KEYS = ('img_path', 'img_id', 'file_name', 'patient_id', 'laterality',
-             'view', 'birads', 'birads_category', 'density', 'height',
-             'width', 'source')
+#: The :class:`MammoRecord` fields every data info has as they are (the
+#: boxes become ``instances``; ``extra`` is merged in).
+INFO_KEYS = tuple(f.name for f in fields(MammoRecord)
+                  if f.name not in ('boxes', 'extra'))
 
 __all__ = ['BaseMammoDataset', 'MammoBox', 'MammoRecord', 'ScanReport',
            'format_summary', 'read_key_file', 'verify_headers', 'PALETTE']

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .synthetic_draw import (dicom_dataset, mass_polygon, place_lesion,
-                             tissue, uid)
+from .synthetic_draw import (mass_polygon, place_lesion, tissue, uid,
+                             write_dicom)
 
 #: (width, height) of the two plate sizes of the real release.
 PLATE_SIZES = ((3328, 4084), (2560, 3328))
@@ -89,7 +89,7 @@ def _roi_dict(name: str, pts: np.ndarray, index: int, img: np.ndarray,
 def _write_dicom(path: str, pixels: np.ndarray, seed: int, key: str,
                  patient: str, laterality: str, view: str) -> None:
     """An INbreast-like 14-bit MONOCHROME2 mammogram."""
-    dicom_dataset(
+    write_dicom(
         path, pixels, seed, key, uid(seed, patient, 'study'),
         uid(seed, key, 'series'), 14, PatientID=patient,
         PatientName='ANON', Manufacturer='SYNTHETIC (mmdet_inbreast)',
@@ -97,8 +97,7 @@ def _write_dicom(path: str, pixels: np.ndarray, seed: int, key: str,
         ViewPosition='MLO' if view == 'ML' else view, StudyDate='20080101',
         PhotometricInterpretation='MONOCHROME2',
         PixelSpacing=[PIXEL_SPACING_MM, PIXEL_SPACING_MM],
-        WindowCenter=2048, WindowWidth=4096).save_as(
-            path, enforce_file_format=True)
+        WindowCenter=2048, WindowWidth=4096)
 
 
 def make_synthetic_release(out_dir: str,

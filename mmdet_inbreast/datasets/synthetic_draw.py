@@ -6,7 +6,7 @@ against one side edge (:func:`tissue`), lobulated masses whose sizes follow
 the real distribution of the 116 INbreast mass boxes (log sqrt(w h) ~
 N(5.61, 0.60), log(h / w) ~ N(-0.03, 0.23); widths 73-977 px, median 281 px
 at full size) placed where they fit (:func:`place_lesion`), and a 16-bit
-DX mammogram dataset (:func:`dicom_dataset`). Every draw comes from the
+DX mammogram file (:func:`write_dicom`). Every draw comes from the
 caller's generator, so the same seed gives the same bytes.
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ def breast_extent(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 
 
 def mass_polygon(rng: np.random.Generator, cx: float, cy: float, bw: float,
-                  bh: float) -> tuple[np.ndarray, np.ndarray]:
+                 bh: float) -> tuple[np.ndarray, np.ndarray]:
     """A lobulated closed contour (N, 2) in pixels and its harmonic
     parameters (for rasterising the same shape)."""
     k = np.arange(2, 6)
@@ -64,7 +64,7 @@ def mass_polygon(rng: np.random.Generator, cx: float, cy: float, bw: float,
 
 
 def draw_mass(img: np.ndarray, pts: np.ndarray, harm: np.ndarray, cx: float,
-               cy: float, bw: float, bh: float, contrast: float) -> None:
+              cy: float, bw: float, bh: float, contrast: float) -> None:
     """Add a bright blob bounded by the contour of :func:`mass_polygon`."""
     h, w = img.shape
     x1, y1 = np.floor(pts.min(0)).astype(int)
@@ -81,13 +81,14 @@ def draw_mass(img: np.ndarray, pts: np.ndarray, harm: np.ndarray, cx: float,
     img[y1:y2, x1:x2] += contrast * np.sqrt(u)
 
 
-def dicom_dataset(path: str, pixels: np.ndarray, seed: int, sop_key: str,
-                   study_uid: str, series_uid: str, bits_stored: int,
-                   **elements):
-    """A 16-bit single-frame DX mammogram dataset, not yet saved.
+def write_dicom(path: str, pixels: np.ndarray, seed: int, sop_key: str,
+                study_uid: str, series_uid: str, bits_stored: int,
+                **elements) -> None:
+    """Write a 16-bit single-frame DX mammogram (explicit VR little
+    endian, uncompressed).
 
     Args:
-        path (str): Where it will be saved.
+        path (str): The file written.
         pixels (np.ndarray): (H, W) stored values.
         seed (int): Seed of the UIDs.
         sop_key (str): Key of the SOP instance UID.
@@ -95,9 +96,6 @@ def dicom_dataset(path: str, pixels: np.ndarray, seed: int, sop_key: str,
         bits_stored (int): BitsStored (HighBit is one less).
         **elements: Further data elements by keyword (``Manufacturer``,
             ``PhotometricInterpretation``, ...).
-
-    Returns:
-        pydicom.dataset.FileDataset: The dataset; ``save_as`` writes it.
     """
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian
@@ -124,7 +122,7 @@ def dicom_dataset(path: str, pixels: np.ndarray, seed: int, sop_key: str,
     for keyword, value in elements.items():
         setattr(ds, keyword, value)
     ds.PixelData = np.ascontiguousarray(pixels, dtype='<u2').tobytes()
-    return ds
+    ds.save_as(path, enforce_file_format=True)
 
 
 def tissue(rng: np.random.Generator, h: int, w: int, side: str,

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .synthetic_draw import dicom_dataset, place_lesion, tissue, uid
+from .synthetic_draw import place_lesion, tissue, uid, write_dicom
 from .vindr_release.csv import BREAST_CSV, FINDING_CSV, IMAGE_DIR
 
 #: (width, height) of the two image sizes written (the most common sizes
@@ -92,14 +92,13 @@ def _write_dicom(path: str, pixels: np.ndarray, seed: int,
     stored = np.minimum(pixels, top)
     if image.photometric == 'MONOCHROME1':
         stored = top - stored
-    dicom_dataset(
+    write_dicom(
         path, stored, seed, image.image_id, uid(seed, image.study_id),
         uid(seed, image.series_id), bits_stored, PatientID='ANON',
         Manufacturer=manufacturer, ImageLaterality=image.laterality,
         ViewPosition=image.view,
         PhotometricInterpretation=image.photometric,
-        ImagerPixelSpacing=[0.085, 0.085]).save_as(
-            path, enforce_file_format=True)
+        ImagerPixelSpacing=[0.085, 0.085])
 
 
 def _render(rng: np.random.Generator, h: int, w: int, side: str,

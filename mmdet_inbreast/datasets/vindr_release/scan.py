@@ -10,8 +10,8 @@ from __future__ import annotations
 import os.path as osp
 from typing import Sequence
 
-from ..records import MammoBox, MammoRecord, ScanReport, check_split_keys
 from ..malignancy import MalignancyRule, box_labels, split_class_name
+from ..records import MammoBox, MammoRecord, ScanReport, check_split_keys
 from .csv import (BREAST_CSV, CATEGORY_CLASSES, FINDING_CSV, IMAGE_DIR,
                   BreastRow, FindingRow, VinDrReleaseError, category_class,
                   is_unknown_category, read_breast_csv, read_finding_csv)
